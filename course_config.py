@@ -1,0 +1,45 @@
+"""The course's settings: what it contains and how nbgrader runs it.
+
+Importable as plain Python (``cnnlab.course`` reads the lists below) and loadable
+by nbgrader as a config file (``nbgrader <cmd> --config course_config.py``),
+where ``get_config()`` exists and the nbgrader settings at the bottom apply.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+COURSE_ID = "cnnlab"
+REPO_ROOT = Path(__file__).resolve().parent
+
+# Lecture notebooks, in teaching order (paths relative to the repository root).
+LECTURES = [
+    "notebooks/00_welcome.ipynb",
+    "notebooks/01_convolution.ipynb",
+    "notebooks/02_padding_and_stride.ipynb",
+    "notebooks/03_pooling.ipynb",
+    "notebooks/04_building_a_cnn.ipynb",
+    "notebooks/05_architectures.ipynb",
+    "notebooks/06_augmentation_and_transfer.ipynb",
+    "notebooks/07_localization_and_detection.ipynb",
+]
+
+# nbgrader assignments; their source notebooks live in notebooks/assignments/<id>/.
+ASSIGNMENTS: list[str] = []
+
+# Seconds one cell may run while autograding (the training cells need the long one).
+CELL_TIMEOUT_S = 120
+
+# The course directory (release, submitted, autograded, feedback, gradebook) lives
+# outside the tracked tree; override with CNNLAB_COURSE_ROOT.
+COURSE_ROOT = Path(os.environ.get("CNNLAB_COURSE_ROOT", Path.home() / "cnnlab-course"))
+
+try:
+    c = get_config()  # type: ignore[name-defined]  # noqa: F821 - defined when loaded as a Jupyter config
+except NameError:
+    c = None
+
+if c is not None:
+    c.CourseDirectory.course_id = COURSE_ID
+    c.CourseDirectory.root = str(COURSE_ROOT)
+    c.ExecutePreprocessor.timeout = CELL_TIMEOUT_S
