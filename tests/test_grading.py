@@ -1,0 +1,183 @@
+"""cnnlab.grading: check_array's verdicts and messages, check_function, and reference detection."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from cnnlab.grading import Case, GradingError, ReferenceUsedError, check_array, check_function, random_cases
+
+
+def _error(got, expected, **kw) -> GradingError:
+    with pytest.raises(GradingError) as info:
+        check_array(got, expected, **kw)
+    assert isinstance(info.value, AssertionError)
+    return info.value
+
+
+def test_equal_arrays_pass_and_tolerance_is_relative_plus_absolute():
+    x = np.linspace(-3, 3, 24).reshape(2, 3, 4)
+    check_array(x.copy(), x)
+    check_array(x * (1 + 5e-7), x)
+    check_array(torch.from_numpy(x), x)
+    check_array(3, 3.0)
+    assert _error(x * (1 + 5e-6), x).kind == "values"
+
+
+def test_none_names_the_missing_return():
+    err = _error(None, np.zeros(3))
+    assert err.kind == "none" and "returned None" in str(err) and "return out" in str(err)
+
+
+@pytest.mark.parametrize(
+    "got, expected, words",
+    [
+        ((1, 4, 4), (1, 3, 3), "did you apply the stride"),
+        ((2, 3, 2, 2), (2, 3, 4, 4), "did you pad"),
+        ((3, 3), (1, 3, 3), "batch dimension"),
+        ((2, 3, 5, 4), (2, 3, 4, 5), "only square inputs"),
+        ((2, 1, 4, 4), (2, 3, 2, 2), "channel axis"),
+        ((2, 8, 4, 4), (2, 3, 4, 4), "one channel per filter"),
+        ((2, 4, 4, 3), (2, 3, 4, 4), "wrong order"),
+    ],
+)
+def test_shape_mismatch_message_and_hint(got, expected, words):
+    err = _error(np.zeros(got), np.zeros(expected))
+    assert err.kind == "shape"
+    assert str(err).startswith(f"your output has shape {got}, expected {expected}")
+    assert words in str(err)
+
+
+def test_custom_hint_replaces_the_guess():
+    err = _error(np.zeros((1, 4, 4)), np.zeros((1, 3, 3)), hint="use the formula", what="pooled")
+    assert str(err) == "pooled has shape (1, 4, 4), expected (1, 3, 3): use the formula"
+
+
+def test_value_mismatch_reports_largest_error_index_and_count():
+    expected = np.zeros((2, 3))
+    got = expected.copy()
+    got[0, 1] = 0.5
+    got[1, 2] = -2.0
+    msg = str(_error(got, expected))
+    assert "2 of 6 elements" in msg and "index (1, 2)" in msg and "got -2, expected 0" in msg
+
+
+def test_nan_and_inf_are_reported_as_such():
+    assert "NaN" in str(_error(np.array([0.0, np.nan]), np.zeros(2)))
+    err = _error(np.array([np.inf, 0.0]), np.zeros(2))
+    assert err.kind == "nonfinite" and "inf" in str(err)
+
+
+def test_wrong_types_are_explained():
+    assert _error([1.0, 2.0], np.zeros(2)).kind == "type"
+    assert _error("3", 3).kind == "type"
+    assert _error(np.zeros(2), 3.0).kind == "shape"
+
+
+def test_rebinding_numpy_allclose_does_not_change_the_verdict(monkeypatch):
+    monkeypatch.setattr(np, "allclose", lambda *a, **k: True)
+    monkeypatch.setattr(np, "isclose", lambda a, b, **k: np.ones(np.shape(a), bool))
+    monkeypatch.setattr(np, "abs", lambda a: a * 0)
+    with pytest.raises(GradingError):
+        check_array(np.ones(3), np.zeros(3))
+
+
+# --- check_function -------------------------------------------------------------------------
+
+def reference_pool(x, size):
+    n, c, h, w = x.shape
+    ho, wo = h // size, w // size
+    return x[:, :, : ho * size, : wo * size].reshape(n, c, ho, size, wo, size).max(axis=(3, 5))
+
+
+def _cases(n=6):
+    def gen(rng):
+        return (rng.standard_normal((int(rng.integers(1, 3)), 2, int(rng.integers(4, 9)), int(rng.integers(4, 9)))),
+                int(rng.integers(1, 4)))
+
+    return random_cases(gen, n, seed=1)
+
+
+def test_a_correct_answer_passes_every_case():
+    assert check_function(lambda x, size: reference_pool(x.copy(), size), reference_pool, _cases()) == 6
+
+
+def test_a_wrong_answer_fails_with_the_case_and_shapes():
+    def pools_channels(x, size):
+        return reference_pool(x.transpose(0, 2, 1, 3), size)
+
+    with pytest.raises(GradingError, match=r"case 1 of 6 \(x shape \(\d, 2, \d, \d\), size=\d\): your output has shape"):
+        check_function(pools_channels, reference_pool, _cases())
+
+
+def test_only_square_inputs_fail_on_rectangular_case():
+    def square_only(x, size):
+        n, c, h, _ = x.shape
+        return reference_pool(x[:, :, :, :h], size) if x.shape[3] >= h else reference_pool(x, size)[..., :0]
+
+    cases = [Case((np.ones((1, 1, 4, 4)), 2)), Case((np.ones((1, 1, 4, 6)), 2))]
+    with pytest.raises(GradingError, match="case 2 of 2"):
+        check_function(square_only, reference_pool, cases)
+
+
+def test_crash_not_implemented_and_inplace_are_reported():
+    with pytest.raises(GradingError, match="not implemented yet"):
+        check_function(lambda x, size: (_ for _ in ()).throw(NotImplementedError()), reference_pool, _cases(1))
+    with pytest.raises(GradingError, match="raised ZeroDivisionError"):
+        check_function(lambda x, size: 1 / 0, reference_pool, _cases(1))
+
+    def inplace(x, size):
+        x[...] = 0
+        return reference_pool(x, size)
+
+    with pytest.raises(GradingError, match="in place"):
+        check_function(inplace, reference_pool, _cases(1))
+
+
+def test_calling_the_reference_is_caught_statically_and_at_run_time():
+    def lazy(x, size):
+        return reference_pool(x, size)
+
+    with pytest.raises(ReferenceUsedError, match="reference_pool"):
+        check_function(lazy, reference_pool, _cases(1), forbidden=[reference_pool])
+
+    hidden = {"f": reference_pool}
+
+    def sneaky(x, size):  # the static check cannot see through the dict; the code swap can
+        return hidden["f"](x, size)
+
+    with pytest.raises(ReferenceUsedError, match="calls .*reference_pool"):
+        check_function(sneaky, reference_pool, _cases(1), forbidden=[reference_pool])
+    # and the reference is restored afterwards
+    assert reference_pool(np.ones((1, 1, 2, 2)), 2).shape == (1, 1, 1, 1)
+
+
+def test_calling_torch_operator_is_caught():
+    def via_torch(x, size):
+        return torch.nn.functional.max_pool2d(torch.from_numpy(x), size).numpy()
+
+    with pytest.raises(ReferenceUsedError, match="max_pool2d"):
+        check_function(via_torch, reference_pool, _cases(1), forbidden=["torch.nn.functional.max_pool2d"])
+
+
+def test_tuple_outputs_are_compared_one_by_one():
+    def ref(x):
+        return x.sum(), x.max()
+
+    check_function(lambda x: (x.sum(), x.max()), ref, [Case((np.arange(4.0),))])
+    with pytest.raises(GradingError, match="should return 2 values"):
+        check_function(lambda x: x.sum(), ref, [Case((np.arange(4.0),))])
+    with pytest.raises(GradingError, match="maximum is 2, expected 3"):
+        check_function(lambda x: (x.sum(), x[2]), ref, [Case((np.arange(4.0),))], output_names=["sum", "maximum"])
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_torch_cases_also_run_on_cuda():
+    seen = []
+
+    def student(t):
+        seen.append(t.device.type)
+        return t * 2
+
+    check_function(student, lambda t: t * 2, [Case((torch.ones(3, dtype=torch.float64),))])
+    assert seen == ["cpu", "cuda"]
