@@ -1,0 +1,247 @@
+"""cnnlab.ops convolution (naive and fast) against torch.nn.functional.conv2d and autograd."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.signal import convolve2d, correlate2d
+
+from cnnlab import ops
+from cnnlab.ops._validate import as_pair
+
+IMPLS = {
+    "naive": (ops.conv2d_naive_forward, ops.conv2d_naive_backward),
+    "fast": (ops.conv2d_fast_forward, ops.conv2d_fast_backward),
+}
+TOL = {np.float64: dict(rtol=1e-10, atol=1e-10), np.float32: dict(rtol=1e-4, atol=1e-4)}
+
+
+def torch_conv(x, w, b, stride, pads, dilation, groups, dout):
+    """Output and (dx, dw, db) from torch, padding explicitly (top, bottom, left, right)."""
+    xt = torch.tensor(x, requires_grad=True)
+    wt = torch.tensor(w, requires_grad=True)
+    bt = None if b is None else torch.tensor(b, requires_grad=True)
+    top, bottom, left, right = pads
+    out = F.conv2d(F.pad(xt, (left, right, top, bottom)), wt, bt, stride=stride, dilation=dilation, groups=groups)
+    out.backward(torch.tensor(dout, dtype=out.dtype))
+    grads = (xt.grad.numpy(), wt.grad.numpy(), None if bt is None else bt.grad.numpy())
+    return out.detach().numpy(), grads
+
+
+def run_case(case, dtype, seed=0):
+    """Check both implementations on one configuration; return their float64 results."""
+    rng = np.random.default_rng(seed)
+    n, c, h, w_, k, kh, kw = case["shape"]
+    groups = case.get("groups", 1)
+    x = rng.standard_normal((n, c, h, w_)).astype(dtype)
+    w = rng.standard_normal((k, c // groups, kh, kw)).astype(dtype)
+    b = None if case.get("no_bias") else rng.standard_normal(k).astype(dtype)
+    params = {key: case[key] for key in ("stride", "padding", "dilation", "groups") if key in case}
+    stride = as_pair(case.get("stride", 1), "stride")
+    dilation = as_pair(case.get("dilation", 1), "dilation")
+    pads = ops.resolve_padding(case.get("padding", 0), (kh, kw), stride, dilation, input_size=(h, w_))
+
+    expected_hw = (
+        ops.conv_output_size(h, kh, pads[:2], stride[0], dilation[0]),
+        ops.conv_output_size(w_, kw, pads[2:], stride[1], dilation[1]),
+    )
+    dout = rng.standard_normal((n, k, *expected_hw)).astype(dtype)
+    ref_out, ref_grads = torch_conv(x, w, b, stride, pads, dilation, groups, dout)
+    results = {}
+    for name, (forward, backward) in IMPLS.items():
+        out, cache = forward(x, w, b, params)
+        assert out.shape == (n, k, *expected_hw), name
+        assert out.dtype == dtype, name
+        np.testing.assert_allclose(out, ref_out, **TOL[dtype], err_msg=f"{name} forward")
+        grads = backward(dout, cache)
+        for label, got, ref in zip(("dx", "dw", "db"), grads, ref_grads):
+            if ref is None:
+                assert got is None
+                continue
+            assert got.shape == ref.shape and got.dtype == dtype, f"{name} {label}"
+            np.testing.assert_allclose(got, ref, **TOL[dtype], err_msg=f"{name} {label}")
+        results[name] = (out, grads)
+    return results
+
+
+# (N, C, H, W, K, kh, kw) plus parameters: every feature the course uses, named.
+CASES = {
+    "basic_3x3": dict(shape=(2, 3, 7, 7, 4, 3, 3)),
+    "batch1_same": dict(shape=(1, 3, 6, 5, 2, 3, 3), padding="same"),
+    "even_kernel_same": dict(shape=(2, 2, 6, 7, 3, 2, 4), padding="same"),
+    "stride2_same_tf": dict(shape=(1, 2, 7, 8, 3, 3, 3), stride=2, padding="same"),
+    "stride3_pad1": dict(shape=(2, 2, 11, 10, 3, 3, 3), stride=3, padding=1),
+    "stride_pair": dict(shape=(1, 2, 9, 9, 2, 3, 2), stride=(2, 3), padding=(1, 0)),
+    "asymmetric_pad": dict(shape=(2, 3, 5, 6, 2, 3, 3), padding=(0, 2, 1, 0)),
+    "dilation2": dict(shape=(1, 2, 9, 8, 3, 3, 3), dilation=2, padding=2),
+    "dilation_pair_full": dict(shape=(1, 1, 6, 7, 2, 2, 3), dilation=(2, 1), padding="full"),
+    "groups2": dict(shape=(2, 4, 6, 6, 6, 3, 3), groups=2, padding=1),
+    "depthwise": dict(shape=(2, 3, 7, 6, 3, 3, 3), groups=3, padding=1),
+    "depthwise_multiplier": dict(shape=(1, 3, 5, 5, 6, 3, 3), groups=3, stride=2),
+    "pointwise_1x1": dict(shape=(2, 5, 4, 3, 7, 1, 1)),
+    "1x1_stride2_no_bias": dict(shape=(1, 4, 7, 7, 2, 1, 1), stride=2, no_bias=True),
+    "kernel_equals_input": dict(shape=(2, 2, 3, 3, 2, 3, 3)),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_named_cases_match_torch(name, dtype):
+    run_case(CASES[name], dtype)
+
+
+@st.composite
+def conv_cases(draw):
+    groups = draw(st.sampled_from([1, 1, 2, 3]))
+    c = groups * draw(st.integers(1, 2))
+    k = groups * draw(st.integers(1, 2))
+    kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    padding = draw(
+        st.one_of(
+            st.sampled_from(["valid", "same", "full"]),
+            st.integers(0, 2),
+            st.tuples(st.integers(0, 2), st.integers(0, 2)),
+            st.tuples(*[st.integers(0, 2)] * 4),
+        )
+    )
+    eff_h, eff_w = dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1
+    h = draw(st.integers(eff_h, eff_h + 5))
+    w = draw(st.integers(eff_w, eff_w + 5))
+    n = draw(st.integers(1, 2))
+    no_bias = draw(st.booleans())
+    return dict(shape=(n, c, h, w, k, kh, kw), stride=stride, padding=padding,
+                dilation=dilation, groups=groups, no_bias=no_bias)
+
+
+@settings(max_examples=40, deadline=None)
+@given(case=conv_cases(), dtype=st.sampled_from([np.float64, np.float32]), seed=st.integers(0, 2**16))
+def test_random_configurations_match_torch(case, dtype, seed):
+    run_case(case, dtype, seed)
+
+
+@settings(max_examples=15, deadline=None)
+@given(case=conv_cases(), seed=st.integers(0, 2**16))
+def test_naive_and_fast_agree_in_float64(case, seed):
+    res = run_case(case, np.float64, seed)
+    (out_n, grads_n), (out_f, grads_f) = res["naive"], res["fast"]
+    np.testing.assert_allclose(out_n, out_f, rtol=0, atol=1e-10)
+    for a, b in zip(grads_n, grads_f):
+        if a is None:
+            assert b is None
+        else:
+            np.testing.assert_allclose(a, b, rtol=0, atol=1e-10)
+
+
+def test_classic_vertical_edge_example():
+    image = np.zeros((6, 6))
+    image[:, :3] = 10  # bright left half, dark right half
+    kernel = np.array([[1, 0, -1]] * 3, dtype=float)
+    for impl in ("naive", "fast"):
+        out = ops.conv2d(image[None, None], kernel[None, None], impl=impl)[0, 0]
+        assert out.shape == (4, 4)
+        np.testing.assert_array_equal(out, np.tile([0.0, 30.0, 30.0, 0.0], (4, 1)))
+
+
+@pytest.mark.parametrize("impl", ["naive", "fast"])
+def test_flip_gives_true_convolution(impl):
+    rng = np.random.default_rng(1)
+    image, kernel = rng.standard_normal((7, 6)), rng.standard_normal((3, 2))
+    x, w = image[None, None], kernel[None, None]
+    np.testing.assert_allclose(ops.conv2d(x, w, impl=impl)[0, 0], correlate2d(image, kernel, mode="valid"))
+    np.testing.assert_allclose(
+        ops.conv2d(x, w, flip=True, impl=impl)[0, 0], convolve2d(image, kernel, mode="valid")
+    )
+    # with a non-symmetric kernel the two really differ
+    assert not np.allclose(ops.conv2d(x, w, impl=impl), ops.conv2d(x, w, flip=True, impl=impl))
+
+
+def test_flip_kernel_rotates_last_two_axes():
+    w = np.arange(2 * 3 * 2 * 3).reshape(2, 3, 2, 3)
+    flipped = ops.flip_kernel(w)
+    np.testing.assert_array_equal(flipped, np.rot90(w, 2, axes=(2, 3)))
+    np.testing.assert_array_equal(ops.flip_kernel(flipped), w)
+    np.testing.assert_array_equal(ops.flip_kernel([[1, 2], [3, 4]]), [[4, 3], [2, 1]])
+
+
+def test_backward_matches_numerical_gradient():
+    """An independent check of the naive backward pass that does not use torch."""
+    from cnnlab.gradcheck import numerical_gradient, rel_error
+
+    rng = np.random.default_rng(3)
+    x, w, b = rng.standard_normal((1, 2, 5, 4)), rng.standard_normal((2, 1, 2, 3)), rng.standard_normal(2)
+    params = {"stride": (2, 1), "padding": (1, 0, 0, 1), "groups": 2}
+    out, cache = ops.conv2d_naive_forward(x, w, b, params)
+    dout = rng.standard_normal(out.shape)
+    dx, dw, db = ops.conv2d_naive_backward(dout, cache)
+    forward = lambda _: ops.conv2d_naive_forward(x, w, b, params)[0]  # noqa: E731
+    assert rel_error(dx, numerical_gradient(forward, x, dout)) < 1e-8
+    assert rel_error(dw, numerical_gradient(forward, w, dout)) < 1e-8
+    assert rel_error(db, numerical_gradient(forward, b, dout)) < 1e-8
+
+
+@pytest.mark.parametrize("impl", ["naive", "fast"])
+def test_dtypes(impl):
+    forward = IMPLS[impl][0]
+    x = np.arange(2 * 3 * 3).reshape(1, 2, 3, 3)
+    w = np.ones((1, 2, 2, 2), dtype=np.int32)
+    out, _ = forward(x, w, None, {})
+    assert out.dtype == np.float64
+    np.testing.assert_array_equal(out[0, 0], [[8 + 44, 12 + 48], [20 + 56, 24 + 60]])
+    out32, _ = forward(x.astype(np.float32), w.astype(np.float32), np.zeros(1, np.float32), {})
+    assert out32.dtype == np.float32
+
+
+def test_conv2d_convenience_equals_forward():
+    rng = np.random.default_rng(4)
+    x, w, b = rng.standard_normal((2, 4, 6, 6)), rng.standard_normal((4, 2, 3, 3)), rng.standard_normal(4)
+    params = dict(stride=2, padding="same", dilation=1, groups=2)
+    expected = ops.conv2d_fast_forward(x, w, b, params)[0]
+    np.testing.assert_array_equal(ops.conv2d(x, w, b, **params), expected)
+    np.testing.assert_allclose(ops.conv2d(x, w, b, impl="naive", **params), expected, atol=1e-12)
+    with pytest.raises(ValueError, match="impl must be one of"):
+        ops.conv2d(x, w, b, impl="magic")
+
+
+GOOD_X, GOOD_W = np.zeros((1, 3, 5, 5)), np.zeros((2, 3, 3, 3))
+
+
+@pytest.mark.parametrize("impl", ["naive", "fast"])
+@pytest.mark.parametrize(
+    "x, w, b, params, message",
+    [
+        (np.zeros((3, 5, 5)), GOOD_W, None, {}, r"x must be 4-D \(N, C, H, W\), got shape \(3, 5, 5\)"),
+        (GOOD_X, np.zeros((3, 3, 3)), None, {}, r"w must be 4-D \(out_channels"),
+        (GOOD_X, np.zeros((2, 4, 3, 3)), None, {},
+         r"x has 3 channels but w expects 4 input channels per group × 1 groups"),
+        (np.zeros((1, 4, 5, 5)), np.zeros((2, 1, 3, 3)), None, {"groups": 2},
+         r"x has 4 channels but w expects 1 input channels per group × 2 groups"),
+        (np.zeros((1, 4, 5, 5)), np.zeros((3, 4, 3, 3)), None, {"groups": 2}, r"groups=2 must divide"),
+        (np.zeros((1, 3, 5, 5)), np.zeros((2, 1, 3, 3)), None, {"groups": 2}, r"groups=2 must divide the number of input"),
+        (GOOD_X, GOOD_W, None, {"groups": 0}, r"groups must be a positive integer"),
+        (GOOD_X, np.zeros((2, 3, 7, 7)), None, {}, r"kernel \(effective size 7×7\) is larger than the padded input 5×5"),
+        (GOOD_X, GOOD_W, None, {"dilation": 3}, r"effective size 7×7 with dilation \(3, 3\)"),
+        (GOOD_X, GOOD_W, None, {"stride": 0}, r"stride must be positive"),
+        (GOOD_X, GOOD_W, None, {"stride": (1, -1)}, r"stride must be positive"),
+        (GOOD_X, GOOD_W, None, {"dilation": 0}, r"dilation must be positive"),
+        (GOOD_X, GOOD_W, np.zeros(3), {}, r"b must have shape \(2,\) \(one bias per output channel\), got shape \(3,\)"),
+        (GOOD_X, GOOD_W, None, {"padding": "sane"}, r"unknown padding 'sane'; expected 'valid', 'same', 'full'"),
+        (GOOD_X, GOOD_W, None, {"padding": -1}, r"padding must be non-negative"),
+        (GOOD_X, GOOD_W, None, {"strides": 2}, r"unknown conv parameter\(s\) \['strides'\]"),
+    ],
+)
+def test_bad_input_raises_clear_error(impl, x, w, b, params, message):
+    with pytest.raises(ValueError, match=message):
+        IMPLS[impl][0](x, w, b, params)
+
+
+@pytest.mark.parametrize("impl", ["naive", "fast"])
+def test_backward_rejects_wrong_dout_shape(impl):
+    forward, backward = IMPLS[impl]
+    out, cache = forward(GOOD_X, GOOD_W, None, {})
+    with pytest.raises(ValueError, match=r"dout must have the shape of the forward output \(1, 2, 3, 3\)"):
+        backward(np.zeros((1, 2, 5, 5)), cache)
