@@ -135,10 +135,10 @@ def check_output_size(fn: Callable[[int, int, int, int], int]) -> None:
             hint = ""
             if value == round(exact) or value == np.ceil(exact):
                 hint = " — round down (floor): a window that does not fit is dropped"
+            elif p and value == (n + p - f) // s + 1:
+                hint = " — padding is added on both sides (2p)"
             elif value == expected - 1:
                 hint = " — did you forget the + 1 for the first window?"
-            elif value == (n + p - f) // s + 1:
-                hint = " — padding is added on both sides (2p)"
             raise GradingError(f"output_size({n}, {f}, {p}, {s}) returned {got!r}, expected {expected}{hint}",
                                kind="values")
     _ok(f"your formula agrees on {len(cases)} cases, including ones where the floor matters.")

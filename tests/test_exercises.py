@@ -1,0 +1,68 @@
+"""cnnlab.exercises: right answers pass quietly, typical mistakes get a precise hint."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cnnlab import exercises as ex
+from cnnlab.grading import GradingError
+
+
+def _correlate(x, k):
+    kh, kw = k.shape
+    return np.array([[np.sum(x[i:i + kh, j:j + kw] * k) for j in range(x.shape[1] - kw + 1)]
+                     for i in range(x.shape[0] - kh + 1)])
+
+
+def _max_pool(x):
+    h, w = x.shape[0] // 2 * 2, x.shape[1] // 2 * 2
+    return x[:h, :w].reshape(h // 2, 2, w // 2, 2).max(axis=(1, 3))
+
+
+def test_right_answers_pass(capsys):
+    top = np.zeros((6, 6))
+    top[:3] = 10
+    ex.check_pixel_count(2352)
+    ex.check_dense_vs_conv(307_300, 448)
+    ex.check_horizontal_edges(_correlate(top, np.array([[1, 1, 1], [0, 0, 0], [-1, -1, -1.0]])))
+    ex.check_correlate2d(_correlate)
+    ex.check_torch_to_tf_weights(lambda w: w.transpose(2, 3, 1, 0))
+    ex.check_output_size(lambda n, f, p, s: (n + 2 * p - f) // s + 1)
+    ex.check_same_padding((0, 1))
+    ex.check_max_pool_2x2(_max_pool)
+    ex.check_pool_output_shape((8, 64, 27, 27))
+    assert capsys.readouterr().out.count("✓ Correct") == 9
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda: ex.check_pixel_count(784), "3 channels"),
+    (lambda: ex.check_dense_vs_conv(307_200, 448), "add one bias per output unit"),
+    (lambda: ex.check_dense_vs_conv(307_300, 160), "as deep as the 3 input channels"),
+    (lambda: ex.check_correlate2d(lambda x, k: _correlate(x, k[::-1, ::-1])), "do not flip the kernel"),
+    (lambda: ex.check_correlate2d(lambda x, k: x), "has shape"),
+    (lambda: ex.check_correlate2d(lambda x, k: 1 / 0), "raised ZeroDivisionError"),
+    (lambda: ex.check_correlate2d(_correlate(np.ones((3, 3)), np.ones((2, 2)))), "pass the function itself"),
+    (lambda: ex.check_torch_to_tf_weights(lambda w: w.transpose(2, 3, 0, 1)), "transpose"),
+    (lambda: ex.check_output_size(lambda n, f, p, s: round((n + 2 * p - f) / s) + 1), "round down"),
+    (lambda: ex.check_output_size(lambda n, f, p, s: (n + 2 * p - f) // s), "forget the \\+ 1"),
+    (lambda: ex.check_output_size(lambda n, f, p, s: (n + p - f) // s + 1), "both sides"),
+    (lambda: ex.check_same_padding((1, 0)), "bottom/right"),
+    (lambda: ex.check_same_padding((1, 1)), "stride 1"),
+    (lambda: ex.check_same_padding("x"), "pair"),
+    (lambda: ex.check_max_pool_2x2(lambda x: x[: x.shape[0] // 2 * 2, : x.shape[1] // 2 * 2]
+                                   .reshape(x.shape[0] // 2, 2, x.shape[1] // 2, 2).mean(axis=(1, 3))),
+     "average pooling"),
+    (lambda: ex.check_max_pool_2x2(lambda x: None), "returned None"),
+    (lambda: ex.check_pool_output_shape((8, 64, 28, 28)), "rounded down"),
+    (lambda: ex.check_pool_output_shape((8, 32, 27, 27)), "channels stays 64"),
+])
+def test_mistakes_get_a_specific_hint(call, message):
+    with pytest.raises(GradingError, match=message):
+        call()
+
+
+def test_horizontal_edges_sign_error_is_named():
+    top = np.zeros((6, 6))
+    top[:3] = 10
+    with pytest.raises(AssertionError, match="opposite sign"):
+        ex.check_horizontal_edges(-_correlate(top, np.array([[1, 1, 1], [0, 0, 0], [-1, -1, -1.0]])))
