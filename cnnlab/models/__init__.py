@@ -1,5 +1,32 @@
-"""The architecture zoo in PyTorch: building blocks, classic networks, summaries and counts."""
+"""The architecture zoo in PyTorch: building blocks, classic networks, summaries and counts.
+
+Every builder takes ``num_classes``, ``in_channels`` and ``small``: ``small=False`` is the
+published ImageNet configuration (parameter counts equal the reference implementations),
+``small=True`` a narrow version that trains on the embedded digits (8×8 to 32×32) on a CPU.
+``create("resnet18", num_classes=10, in_channels=1, small=True)`` builds one by name.
+"""
 from __future__ import annotations
 
 from . import blocks
+from .alexnet import AlexNet, alexnet
 from .blocks import Bottleneck, InceptionModule, ResidualUnit, SeparableConv2d, SEBlock, conv_bn_relu
+from .densenet import DenseNet, densenet121
+from .googlenet import GoogLeNet, googlenet
+from .lecture import lecture_cnn
+from .lenet import LeNet5, lenet5
+from .mobilenet import MobileNetV1, MobileNetV2, mobilenet_v1, mobilenet_v2
+from .resnet import ResNet, resnet18, resnet34, resnet50
+from .senet import se_resnet18, se_resnet50
+from .summary import count_macs, count_parameters, layer_macs, summary
+from .vgg import VGG, vgg11, vgg16, vgg19
+from .xception import Xception, xception
+from .zoo import ILSVRC_HISTORY, ZOO, create, format_table, zoo_table
+
+__all__ = [
+    "blocks", "Bottleneck", "InceptionModule", "ResidualUnit", "SeparableConv2d", "SEBlock", "conv_bn_relu",
+    "AlexNet", "DenseNet", "GoogLeNet", "LeNet5", "MobileNetV1", "MobileNetV2", "ResNet", "VGG", "Xception",
+    "alexnet", "densenet121", "googlenet", "lecture_cnn", "lenet5", "mobilenet_v1", "mobilenet_v2",
+    "resnet18", "resnet34", "resnet50", "se_resnet18", "se_resnet50", "vgg11", "vgg16", "vgg19", "xception",
+    "count_macs", "count_parameters", "layer_macs", "summary",
+    "ILSVRC_HISTORY", "ZOO", "create", "format_table", "zoo_table",
+]

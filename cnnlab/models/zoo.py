@@ -1,0 +1,109 @@
+"""The architecture zoo as a table: builder, year, ILSVRC result, and counts computed from the code.
+
+ILSVRC top-5 errors (classification task, test set, in %) are the published results of
+the entry built on each architecture: AlexNet 2012 winner 15.3 (16.4 without extra
+data), VGG 2014 runner-up 7.3, GoogLeNet 2014 winner 6.67, ResNet 2015 winner 3.57,
+SENet 2017 winner 2.25. Architectures never entered have ``None``.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .alexnet import alexnet
+from .densenet import densenet121
+from .googlenet import googlenet
+from .lecture import lecture_cnn
+from .lenet import lenet5
+from .mobilenet import mobilenet_v1, mobilenet_v2
+from .resnet import resnet18, resnet34, resnet50
+from .senet import se_resnet18, se_resnet50
+from .summary import count_macs, count_parameters
+from .vgg import vgg11, vgg16, vgg19
+from .xception import xception
+
+__all__ = ["ZooEntry", "ZOO", "create", "zoo_table", "format_table", "ILSVRC_HISTORY"]
+
+
+@dataclass(frozen=True)
+class ZooEntry:
+    name: str
+    builder: Callable[..., nn.Module]
+    year: int
+    input_size: int  # the size the published network was designed for
+    top5_error: float | None = None  # ILSVRC classification top-5 error (%) of its entry
+    note: str = ""
+
+
+ZOO: dict[str, ZooEntry] = {e.name: e for e in [
+    ZooEntry("lenet5", lenet5, 1998, 32, None, "digits, 32x32 gray"),
+    ZooEntry("alexnet", alexnet, 2012, 224, 15.3, "ILSVRC 2012 winner"),
+    ZooEntry("vgg11", vgg11, 2014, 224, None),
+    ZooEntry("vgg16", vgg16, 2014, 224, 7.3, "ILSVRC 2014 runner-up"),
+    ZooEntry("vgg19", vgg19, 2014, 224, None),
+    ZooEntry("googlenet", googlenet, 2014, 224, 6.67, "ILSVRC 2014 winner"),
+    ZooEntry("resnet18", resnet18, 2015, 224, None),
+    ZooEntry("resnet34", resnet34, 2015, 224, None),
+    ZooEntry("resnet50", resnet50, 2015, 224, 3.57, "ILSVRC 2015 winner (ensemble incl. deeper ResNets)"),
+    ZooEntry("xception", xception, 2016, 299, None),
+    ZooEntry("mobilenet_v1", mobilenet_v1, 2017, 224, None),
+    ZooEntry("mobilenet_v2", mobilenet_v2, 2018, 224, None),
+    ZooEntry("densenet121", densenet121, 2017, 224, None),
+    ZooEntry("se_resnet50", se_resnet50, 2017, 224, 2.25, "ILSVRC 2017 winner (SENet ensemble)"),
+]}
+
+_EXTRA = {"se_resnet18": se_resnet18, "lecture_cnn": lecture_cnn}
+
+# Winning top-5 error of the ILSVRC classification task, (year, team/model, error %)
+ILSVRC_HISTORY = [
+    (2010, "NEC-UIUC (SIFT + SVM)", 28.2),
+    (2011, "XRCE (Fisher vectors)", 25.8),
+    (2012, "AlexNet (SuperVision)", 15.3),
+    (2013, "ZFNet (Clarifai)", 11.7),
+    (2014, "GoogLeNet", 6.67),
+    (2015, "ResNet", 3.57),
+    (2016, "Trimps-Soushen (Inception/ResNet ensemble)", 2.99),
+    (2017, "SENet", 2.25),
+]
+
+
+def create(name: str, num_classes: int = 1000, in_channels: int = 3, small: bool = False, **kwargs) -> nn.Module:
+    """Build any zoo network by name in one line, e.g. ``create("resnet18", 10, 1, small=True)``."""
+    builders = {**{k: e.builder for k, e in ZOO.items()}, **_EXTRA}
+    if name not in builders:
+        raise ValueError(f"unknown architecture {name!r}; choose one of {sorted(builders)}")
+    if name == "lecture_cnn":
+        return lecture_cnn(num_classes, in_channels, **kwargs)
+    return builders[name](num_classes=num_classes, in_channels=in_channels, small=small, **kwargs)
+
+
+def zoo_table(names: list[str] | None = None, num_classes: int = 1000) -> list[dict]:
+    """One row per architecture: name, year, parameters, MACs at its input size, top-5 error.
+
+    Networks are built on the "meta" device, so even VGG-19 costs no memory or time.
+    """
+    rows = []
+    for name in names or list(ZOO):
+        e = ZOO[name]
+        in_ch = 1 if name == "lenet5" else 3
+        with torch.device("meta"):
+            model = e.builder(num_classes=10 if name == "lenet5" else num_classes, in_channels=in_ch)
+        rows.append({
+            "name": name, "year": e.year, "input": e.input_size,
+            "params": count_parameters(model),
+            "macs": count_macs(model, (1, in_ch, e.input_size, e.input_size)),
+            "top5_error": e.top5_error, "note": e.note,
+        })
+    return rows
+
+
+def format_table(rows: list[dict]) -> str:
+    """Plain-text rendering of ``zoo_table`` rows (params in millions, MACs in billions)."""
+    lines = [f"{'name':<14}{'year':>6}{'input':>7}{'params (M)':>12}{'GMACs':>9}{'top-5 %':>9}"]
+    for r in rows:
+        top5 = "" if r["top5_error"] is None else f"{r['top5_error']:.2f}"
+        lines.append(f"{r['name']:<14}{r['year']:>6}{r['input']:>7}{r['params'] / 1e6:>12.2f}{r['macs'] / 1e9:>9.2f}{top5:>9}")
+    return "\n".join(lines)
