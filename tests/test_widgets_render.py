@@ -63,3 +63,10 @@ def test_html_matrix_shows_every_number():
     html = R.html_matrix(np.array([[1, -2.5], [0.125, 3]]), "kernel", digits=3)
     for text in (">1<", ">-2.500<", ">0.125<", ">3<", "kernel"):
         assert text in html
+
+
+def test_outline_cells_draws_only_the_borders_of_masked_cells():
+    img = R.upscale(np.zeros((2, 2, 3), np.uint8), 10)
+    R.outline_cells(img, 10, np.array([[False, True], [False, False]]), (0, 0, 255), thickness=2)
+    assert tuple(img[0, 15]) == (0, 0, 255) and tuple(img[5, 19]) == (0, 0, 255)
+    assert tuple(img[5, 15]) == (0, 0, 0) and tuple(img[5, 5]) == (0, 0, 0) and tuple(img[15, 15]) == (0, 0, 0)

@@ -32,7 +32,7 @@ PADDING: Color = (200, 225, 255)   # tint for zero-padding cells
 __all__ = [
     "Color", "EMPTY", "GRID", "HIGHLIGHT", "PADDING", "WINNER",
     "array_to_png", "cell_size_for", "colormap_lut", "draw_grid", "draw_rect", "html_matrix",
-    "mark_cells", "png_bytes", "symmetric_limits", "tint_cells", "to_rgb", "upscale",
+    "mark_cells", "outline_cells", "png_bytes", "symmetric_limits", "tint_cells", "to_rgb", "upscale",
 ]
 
 
@@ -150,11 +150,32 @@ def tint_cells(img: np.ndarray, cell: int, mask: np.ndarray, color: Color = HIGH
 def mark_cells(img: np.ndarray, cell: int, positions: Iterable[tuple[int, int]], color: Color = WINNER,
                fraction: float = 0.4) -> np.ndarray:
     """Put a filled square (``fraction`` of the cell) in the centre of each (row, col) cell, in place."""
+    pos = np.asarray(list(positions), dtype=np.intp).reshape(-1, 2)
+    if pos.size == 0:
+        return img
     size = max(1, int(round(cell * fraction)))
     off = (cell - size) // 2
-    for r, c in positions:
-        y, x = int(r) * cell + off, int(c) * cell + off
-        img[y:y + size, x:x + size] = color
+    rows, cols = img.shape[0] // cell, img.shape[1] // cell
+    mask = np.zeros((rows, cols), dtype=bool)
+    mask[pos[:, 0], pos[:, 1]] = True
+    stamp = np.zeros((cell, cell), dtype=bool)
+    stamp[off:off + size, off:off + size] = True
+    big = np.kron(mask, stamp).astype(bool)
+    img[: big.shape[0], : big.shape[1]][big] = color
+    return img
+
+
+def outline_cells(img: np.ndarray, cell: int, mask: np.ndarray, color: Color = HIGHLIGHT,
+                  thickness: int = 2) -> np.ndarray:
+    """Outline every cell where the boolean ``mask`` is True (vectorised; use for many cells), in place."""
+    mask = np.asarray(mask, dtype=bool)
+    if not mask.any():
+        return img
+    t = max(1, min(thickness, cell // 2))
+    stamp = np.zeros((cell, cell), dtype=bool)
+    stamp[:t, :] = stamp[-t:, :] = stamp[:, :t] = stamp[:, -t:] = True
+    big = np.kron(mask, stamp).astype(bool)
+    img[: big.shape[0], : big.shape[1]][big] = color
     return img
 
 

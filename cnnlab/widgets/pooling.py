@@ -138,15 +138,16 @@ class PoolingExplorer(Explorer):
         out = self.output
         if out.size == 0:
             return []
+        from numpy.lib.stride_tricks import sliding_window_view
+
         p, k, s = self.padding, self.size, self.step
+        oh, ow = out.shape
         padded = np.pad(self.shifted, p, constant_values=-np.inf)
-        found = []
-        for i in range(out.shape[0]):
-            for j in range(out.shape[1]):
-                window = padded[i * s:i * s + k, j * s:j * s + k]
-                u, v = divmod(int(np.argmax(window)), k)
-                found.append((i * s + u - p, j * s + v - p))
-        return found
+        windows = sliding_window_view(padded, (k, k))[: (oh - 1) * s + 1: s, : (ow - 1) * s + 1: s]
+        u, v = np.divmod(windows.reshape(oh, ow, k * k).argmax(axis=-1), k)
+        rows = np.arange(oh)[:, None] * s + u - p
+        cols = np.arange(ow)[None, :] * s + v - p
+        return list(zip(rows.ravel().tolist(), cols.ravel().tolist()))
 
     # ------------------------------------------------------------------ view
     def render(self) -> dict[str, Any]:
@@ -160,9 +161,17 @@ class PoolingExplorer(Explorer):
         problem = self.problem()
         if not problem:
             p, k, s = self.padding, self.size, self.step
-            for i in range(out.shape[0]):
-                for j in range(out.shape[1]):
-                    R.draw_rect(big, cell, i * s - p, j * s - p, k, k, (70, 130, 230), thickness=1)
+            if s == k and k > 1:  # windows tile the image: draw their borders as one grid
+                edges = (np.arange(out.shape[0] + 1) * k - p) * cell
+                for e in edges[(edges >= 0) & (edges < big.shape[0])]:
+                    big[e:e + 2, :] = (70, 130, 230)
+                edges = (np.arange(out.shape[1] + 1) * k - p) * cell
+                for e in edges[(edges >= 0) & (edges < big.shape[1])]:
+                    big[:, e:e + 2] = (70, 130, 230)
+            elif out.size <= 400:
+                for i in range(out.shape[0]):
+                    for j in range(out.shape[1]):
+                        R.draw_rect(big, cell, i * s - p, j * s - p, k, k, (70, 130, 230), thickness=1)
             if self.mode == "max":
                 R.mark_cells(big, cell, [(r, c) for r, c in self.winners() if 0 <= r < h and 0 <= c < w])
         pooled_pngs = []
@@ -174,8 +183,7 @@ class PoolingExplorer(Explorer):
             obig = R.upscale(R.to_rgb(values, "gray", min(lo, 0.0), hi if hi > lo else lo + 1), ocell)
             R.draw_grid(obig, ocell, (60, 60, 60))
             if mark is not None:
-                for r, c in zip(*np.nonzero(mark)):
-                    R.draw_rect(obig, ocell, int(r), int(c), 1, 1, R.WINNER, thickness=max(2, ocell // 8))
+                R.outline_cells(obig, ocell, mark, R.WINNER, thickness=max(2, ocell // 8))
             pooled_pngs.append(R.png_bytes(obig))
         if problem:
             summary = f'<p style="color:#b00">Cannot pool: {problem}</p>'
