@@ -245,3 +245,19 @@ def test_backward_rejects_wrong_dout_shape(impl):
     out, cache = forward(GOOD_X, GOOD_W, None, {})
     with pytest.raises(ValueError, match=r"dout must have the shape of the forward output \(1, 2, 3, 3\)"):
         backward(np.zeros((1, 2, 5, 5)), cache)
+
+
+def test_im2col_rows_are_flattened_patches():
+    rng = np.random.default_rng(5)
+    x, w = rng.standard_normal((2, 3, 5, 6)), rng.standard_normal((4, 3, 2, 3))
+    cols = ops.im2col(x, (2, 3), stride=(1, 2), padding=1)
+    ho, wo = ops.conv_output_size(5, 2, 1, 1), ops.conv_output_size(6, 3, 1, 2)
+    assert cols.shape == (2 * ho * wo, 3 * 2 * 3)
+    x_pad = ops.pad2d(x, 1)
+    n, i, j = 1, 4, 2  # an arbitrary output position
+    np.testing.assert_array_equal(cols[(n * ho + i) * wo + j], x_pad[n, :, i : i + 2, 2 * j : 2 * j + 3].ravel())
+    # im2col @ W^T is the convolution
+    out = (cols @ w.reshape(4, -1).T).reshape(2, ho, wo, 4).transpose(0, 3, 1, 2)
+    np.testing.assert_allclose(out, ops.conv2d(x, w, stride=(1, 2), padding=1), atol=1e-12)
+    with pytest.raises(ValueError, match="x must be 4-D"):
+        ops.im2col(x[0], 3)

@@ -25,7 +25,7 @@ read) and ``conv2d_fast_*`` (im2col + matrix multiply, to be used).
 from __future__ import annotations
 
 from .conv import conv2d, flip_kernel
-from .conv_fast import conv2d_fast_backward, conv2d_fast_forward, col2im, im2col
+from .conv_fast import conv2d_fast, conv2d_fast_backward, conv2d_fast_forward, im2col
 from .conv_naive import conv2d_naive, conv2d_naive_backward, conv2d_naive_forward
 from .layout import hwio_to_oihw, nchw_to_nhwc, nhwc_to_nchw, oihw_to_hwio
 from .padding import conv_output_size, effective_kernel_size, pad2d, resolve_padding
@@ -45,8 +45,8 @@ __all__ = [
     "avg_pool2d",
     "avg_pool_backward",
     "avg_pool_forward",
-    "col2im",
     "conv2d",
+    "conv2d_fast",
     "conv2d_fast_backward",
     "conv2d_fast_forward",
     "conv2d_naive",
