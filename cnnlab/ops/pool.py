@@ -10,8 +10,8 @@ maximum or the mean of the window. Conventions follow PyTorch's defaults:
   window is divided by size_h·size_w (``count_include_pad=True``).
 * Padding may be at most half the window on each side.
 
-``params`` dicts use the keys "size", "stride" (None = size) and "padding"
-(anything :func:`cnnlab.ops.resolve_padding` accepts).
+``params`` dicts use the keys "size" (default 2), "stride" (None = size) and
+"padding" (default 0; anything :func:`cnnlab.ops.resolve_padding` accepts).
 """
 from __future__ import annotations
 
