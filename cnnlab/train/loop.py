@@ -1,0 +1,199 @@
+"""The training loop: seeded, device-aware, with early stopping and a plain history object."""
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from ..device import device as default_device
+
+__all__ = ["History", "fit", "evaluate", "predict"]
+
+
+@dataclass
+class History:
+    """What happened during ``fit``, one entry per epoch (plain lists, easy to plot or save)."""
+
+    train_loss: list[float] = field(default_factory=list)
+    train_acc: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_acc: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    best_epoch: int | None = None  # 0-based index of the best validation loss
+    stopped_early: bool = False
+
+    @property
+    def epochs(self) -> int:
+        return len(self.train_loss)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> History:
+        return cls(**data)
+
+    def extend(self, other: History) -> History:
+        """Append another run (e.g. fine-tuning after training the head); returns self."""
+        for name in ("train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds"):
+            getattr(self, name).extend(getattr(other, name))
+        if other.best_epoch is not None:
+            self.best_epoch = self.epochs - other.epochs + other.best_epoch
+        return self
+
+
+def _make_optimizer(model: nn.Module, optimizer, lr: float, weight_decay: float) -> torch.optim.Optimizer:
+    if isinstance(optimizer, torch.optim.Optimizer):
+        return optimizer
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError("the model has no trainable parameters: did you freeze everything, including the new head?")
+    if optimizer == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    if optimizer == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
+    raise ValueError(f"optimizer must be 'adam', 'sgd' or a torch.optim.Optimizer, got {optimizer!r}")
+
+
+def _check_loader(loader, name: str) -> None:
+    if loader is not None and not isinstance(loader, (DataLoader, list, tuple)):
+        raise ValueError(f"{name} must be a DataLoader (or a list of (x, y) batches), got {type(loader).__name__}")
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, loader, loss_fn: Callable | None = None, device: torch.device | str | None = None) -> dict:
+    """Mean loss and accuracy of ``model`` over ``loader`` (eval mode, no gradients)."""
+    dev = torch.device(device) if device is not None else next(model.parameters()).device
+    loss_fn = loss_fn or nn.CrossEntropyLoss()
+    was_training = model.training
+    model.eval()
+    total, correct, loss_sum = 0, 0, 0.0
+    for x, y in loader:
+        x, y = x.to(dev), y.to(dev)
+        logits = model(x)
+        loss_sum += loss_fn(logits, y).item() * len(y)
+        correct += (logits.argmax(1) == y).sum().item()
+        total += len(y)
+    model.train(was_training)
+    if total == 0:
+        raise ValueError("the loader yielded no examples to evaluate")
+    return {"loss": loss_sum / total, "accuracy": correct / total}
+
+
+@torch.no_grad()
+def predict(model: nn.Module, loader, device: torch.device | str | None = None) -> dict[str, np.ndarray]:
+    """Inputs, true labels, predicted labels and softmax probabilities over ``loader`` (numpy, CPU)."""
+    dev = torch.device(device) if device is not None else next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    xs, ys, probs = [], [], []
+    for x, y in loader:
+        p = torch.softmax(model(x.to(dev)), dim=1)
+        xs.append(x.cpu())
+        ys.append(y.cpu())
+        probs.append(p.cpu())
+    model.train(was_training)
+    prob = torch.cat(probs).numpy()
+    return {"images": torch.cat(xs).numpy(), "y_true": torch.cat(ys).numpy(), "y_pred": prob.argmax(1), "probs": prob}
+
+
+def fit(
+    model: nn.Module,
+    train_loader,
+    val_loader=None,
+    *,
+    epochs: int = 10,
+    optimizer: str | torch.optim.Optimizer = "adam",
+    lr: float = 1e-3,
+    weight_decay: float = 0.0,
+    loss_fn: Callable | None = None,
+    device: torch.device | str | None = None,
+    seed: int | None = 0,
+    patience: int | None = None,
+    min_delta: float = 0.0,
+    restore_best: bool = True,
+    augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    scheduler: Callable[[torch.optim.Optimizer], object] | None = None,
+    progress: bool = True,
+) -> History:
+    """Train ``model`` for ``epochs`` epochs and return its ``History``.
+
+    * ``device``: defaults to ``cnnlab.device()``; the model is moved there.
+    * ``seed``: seeds torch (and the loader's generator, if it has one) so that a run on
+      the CPU repeats exactly; ``None`` leaves the generators alone.
+    * ``patience``: stop when the validation loss has not improved by ``min_delta`` for
+      that many epochs; with ``restore_best`` the best weights are put back.
+    * ``augment``: a function applied to each training batch on the device (see
+      ``cnnlab.augment``).
+    * ``scheduler``: e.g. ``lambda opt: torch.optim.lr_scheduler.StepLR(opt, 5)``; stepped per epoch.
+    """
+    from tqdm.auto import tqdm
+
+    if not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
+    if patience is not None and val_loader is None:
+        raise ValueError("early stopping (patience=...) watches the validation loss: pass a val_loader")
+    _check_loader(train_loader, "train_loader")
+    _check_loader(val_loader, "val_loader")
+    dev = torch.device(device) if device is not None else default_device()
+    if seed is not None:
+        torch.manual_seed(seed)
+        gen = getattr(train_loader, "generator", None)
+        if gen is not None:
+            gen.manual_seed(seed)
+    model.to(dev)
+    opt = _make_optimizer(model, optimizer, lr, weight_decay)
+    sched = scheduler(opt) if scheduler is not None else None
+    loss_fn = loss_fn or nn.CrossEntropyLoss()
+    history = History()
+    best_loss, best_state, waited = float("inf"), None, 0
+    bar = tqdm(range(epochs), desc="epochs", disable=not progress, leave=True)
+    for epoch in bar:
+        start = time.perf_counter()
+        model.train()
+        total, correct, loss_sum = 0, 0, 0.0
+        for x, y in train_loader:
+            x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
+            if augment is not None:
+                x = augment(x)
+            opt.zero_grad(set_to_none=True)
+            logits = model(x)
+            loss = loss_fn(logits, y)
+            loss.backward()
+            opt.step()
+            loss_sum += loss.item() * len(y)
+            correct += (logits.argmax(1) == y).sum().item()
+            total += len(y)
+        history.train_loss.append(loss_sum / total)
+        history.train_acc.append(correct / total)
+        history.lr.append(opt.param_groups[0]["lr"])
+        if sched is not None:
+            sched.step()
+        postfix = {"loss": f"{history.train_loss[-1]:.3f}", "acc": f"{history.train_acc[-1]:.3f}"}
+        if val_loader is not None:
+            metrics = evaluate(model, val_loader, loss_fn, dev)
+            history.val_loss.append(metrics["loss"])
+            history.val_acc.append(metrics["accuracy"])
+            postfix.update(val_loss=f"{metrics['loss']:.3f}", val_acc=f"{metrics['accuracy']:.3f}")
+            if metrics["loss"] < best_loss - min_delta:
+                best_loss, waited, history.best_epoch = metrics["loss"], 0, epoch
+                if restore_best and patience is not None:
+                    best_state = copy.deepcopy(model.state_dict())
+            else:
+                waited += 1
+        history.seconds.append(time.perf_counter() - start)
+        bar.set_postfix(postfix)
+        if patience is not None and waited >= patience:
+            history.stopped_early = True
+            break
+    bar.close()
+    if best_state is not None and history.best_epoch != history.epochs - 1:
+        model.load_state_dict(best_state)
+    return history
