@@ -11,9 +11,11 @@ batched call). ``sliding_window_view`` builds all patches as a *view* of the
 padded input, without copying; only the reshape into a matrix copies.
 
 Internally the patches are laid out channels-last (N, H, W, C), so that each
-row is gathered from long contiguous runs of memory — that, and putting the long
-N·Ho·Wo axis first, roughly halves the time compared with the channels-first
-layout on a typical BLAS.
+row is gathered from contiguous runs of kw·C numbers, and the long N·Ho·Wo axis
+comes first in the product, the shape OpenBLAS multiplies fastest (measured
+about 1.4x faster than the channels-first (C·kh·kw, N·Ho·Wo) layout; cutting the
+matrix into cache-sized blocks helped with one thread but was much slower with
+two under load, so the product stays one call).
 
 The backward pass reuses the matrices: dW = colsᵀ @ dout and
 dcols = dout @ Wᵀ. Turning dcols back into an image ("col2im") adds the
