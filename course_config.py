@@ -25,14 +25,25 @@ LECTURES = [
 ]
 
 # nbgrader assignments; their source notebooks live in notebooks/assignments/<id>/.
-ASSIGNMENTS: list[str] = []
+ASSIGNMENTS: list[str] = [
+    "a1_conv_from_scratch",
+    "a2_blocks_and_budget",
+    "a3_detection",
+]
 
 # Seconds one cell may run while autograding (the training cells need the long one).
-CELL_TIMEOUT_S = 120
+CELL_TIMEOUT_S = int(os.environ.get("CNNLAB_CELL_TIMEOUT", 120))
 
 # The course directory (release, submitted, autograded, feedback, gradebook) lives
 # outside the tracked tree; override with CNNLAB_COURSE_ROOT.
 COURSE_ROOT = Path(os.environ.get("CNNLAB_COURSE_ROOT", Path.home() / "cnnlab-course"))
+
+# Where the assignments' nbgrader source notebooks live; `python -m cnnlab.course init`
+# links COURSE_ROOT/source to it.
+ASSIGNMENTS_SOURCE = REPO_ROOT / "notebooks" / "assignments"
+
+# nbgrader's exchange (release/fetch/submit/collect); must be shared by instructor and students.
+EXCHANGE = Path(os.environ.get("CNNLAB_EXCHANGE", COURSE_ROOT / "exchange"))
 
 try:
     c = get_config()  # type: ignore[name-defined]  # noqa: F821 - defined when loaded as a Jupyter config
@@ -43,3 +54,13 @@ if c is not None:
     c.CourseDirectory.course_id = COURSE_ID
     c.CourseDirectory.root = str(COURSE_ROOT)
     c.ExecutePreprocessor.timeout = CELL_TIMEOUT_S
+    c.Execute.timeout = CELL_TIMEOUT_S
+    c.Execute.shutdown_kernel = "immediate"  # saves ~0.7 s per submission
+    c.Exchange.root = str(EXCHANGE)
+    # Autograde runs student code in a bubblewrap sandbox kernel (no course directory, no
+    # gradebook, no network, unprivileged, memory/process/file limits); without bwrap a
+    # warning says so and the plain python3 kernel is used.
+    if os.environ.get("CNNLAB_SANDBOX", "auto").lower() != "off":
+        from cnnlab.course.kernel import configure as _configure_sandbox
+
+        _configure_sandbox(c)

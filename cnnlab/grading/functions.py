@@ -132,7 +132,14 @@ def check_function(
                            kind="type")
     fname = name or getattr(student_fn, "__name__", "your function")
     cases = list(cases)
-    static = referenced_forbidden(student_fn, forbidden) if forbidden else []
+    remote_static = getattr(student_fn, "referenced_forbidden", None)  # a student function in another process
+    if not forbidden:
+        static = []
+    elif remote_static is not None:
+        static = remote_static(forbidden)
+    else:
+        static = referenced_forbidden(student_fn, forbidden)
+    remote_call = getattr(student_fn, "call_forbidding", None)
     if static:
         raise ReferenceUsedError(
             f"{fname} uses {', '.join(static)}, the reference this exercise asks you to write yourself: "
@@ -149,8 +156,14 @@ def check_function(
             kwargs = _to_device(copy.deepcopy(case.kwargs), device)
             saved = (copy.deepcopy(args), copy.deepcopy(kwargs))
             try:
-                with forbid(forbidden) as log:
-                    got = student_fn(*args, **kwargs)
+                _reseed()
+                # A remote student process applies the ban itself; patching here would be process-wide
+                # and would catch the references other grading threads compute.
+                with forbid(forbidden if remote_call is None else ()) as log:
+                    if remote_call is not None:
+                        got = remote_call(forbidden, *args, **kwargs)
+                    else:
+                        got = student_fn(*args, **kwargs)
             except GradingError as exc:
                 raise type(exc)(f"{where}: {exc.message}") if isinstance(exc, ReferenceUsedError) else GradingError(
                     f"{where}: {exc.message}", kind=exc.kind) from None
@@ -158,7 +171,8 @@ def check_function(
                 raise GradingError(f"{fname} is not implemented yet (it raised NotImplementedError)",
                                    kind="exception") from None
             except Exception as exc:  # noqa: BLE001 - any crash of the answer is a failed check
-                raise GradingError(f"{where}: {fname} raised {type(exc).__name__}: {exc}", kind="exception") from None
+                kind_name = getattr(exc, "remote_type", type(exc).__name__)
+                raise GradingError(f"{where}: {fname} raised {kind_name}: {exc}", kind="exception") from None
             if log.called:
                 raise ReferenceUsedError(
                     f"{where}: {fname} calls {log.called[0]}, the reference this exercise asks you to write yourself"
@@ -169,6 +183,17 @@ def check_function(
             _compare_outputs(got, expected, where, fname, rtol, atol, output_names, hint, compare)
             checked += 1
     return checked
+
+
+def _reseed() -> None:
+    """Every call of the student's code starts from the same random state (as in the sandboxed run)."""
+    import random
+    import sys
+
+    random.seed(0)
+    np.random.seed(0)
+    if "torch" in sys.modules:
+        sys.modules["torch"].manual_seed(0)
 
 
 def _compare_outputs(got: Any, expected: Any, where: str, fname: str, rtol: float, atol: float,

@@ -1,0 +1,112 @@
+"""A Jupyter kernel that runs inside the sandbox, for ``nbgrader autograde``.
+
+The kernelspec ``cnnlab-sandbox`` (installed into the venv by :func:`install_kernelspec`)
+starts ``python -m cnnlab.course.kernel -f {connection_file}``. This launcher reads the
+connection file, mounts the submission's directory read-only, and starts ipykernel in the
+sandbox, which copies that directory into its private /tmp and works there. ZeroMQ must use
+the ``ipc`` transport (unix sockets in a directory bound into the sandbox) since the sandbox
+has no network; :func:`configure` sets that up in the nbgrader config.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+from .sandbox import mode, sandbox_command
+
+KERNEL_NAME = "cnnlab-sandbox"
+
+_PRELUDE = """
+import os, runpy, shutil, sys
+os.makedirs('/tmp/work', exist_ok=True)
+for top, dirs, files in os.walk('/tmp/.submission'):
+    rel = os.path.relpath(top, '/tmp/.submission')
+    os.makedirs(os.path.join('/tmp/work', rel), exist_ok=True)
+    for name in files:
+        src = os.path.join(top, name)
+        if not os.path.islink(src):
+            try:
+                shutil.copyfile(src, os.path.join('/tmp/work', rel, name))
+            except OSError:
+                pass
+with open('/tmp/.connection.json', 'w') as fh:
+    fh.write(os.environ.pop('CNNLAB_KERNEL_CONNECTION'))
+os.chdir('/tmp/work')
+sys.argv = ['ipykernel_launcher', '-f', '/tmp/.connection.json'] + sys.argv[1:]
+runpy.run_module('ipykernel_launcher', run_name='__main__', alter_sys=True)
+"""
+
+
+def kernelspec_dir() -> Path:
+    return Path(sys.prefix) / "share" / "jupyter" / "kernels" / KERNEL_NAME
+
+
+def install_kernelspec() -> Path:
+    """Write (or refresh) the sandboxed kernelspec in the venv; returns its directory."""
+    spec = {
+        "argv": [sys.executable, "-m", "cnnlab.course.kernel", "-f", "{connection_file}"],
+        "display_name": "Python 3 (cnnlab grading sandbox)",
+        "language": "python",
+        "interrupt_mode": "message",
+        "metadata": {"debugger": False},
+    }
+    path = kernelspec_dir()
+    text = json.dumps(spec, indent=1)
+    target = path / "kernel.json"
+    if not target.exists() or target.read_text() != text:
+        path.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    return path
+
+
+def ipc_dir() -> Path:
+    """A per-process directory for the kernels' unix sockets (the sandbox binds it)."""
+    base = Path("/tmp") / f"cnnlab-ipc-{os.geteuid()}"
+    base.mkdir(mode=0o711, exist_ok=True)
+    path = base / str(os.getpid())
+    path.mkdir(exist_ok=True)
+    os.chmod(path, 0o1777)  # the kernel runs as an unprivileged user and creates the sockets here
+    return path
+
+
+def configure(c: Any) -> bool:
+    """Make nbgrader run notebooks in the sandboxed kernel; False (and a warning) when bwrap is missing."""
+    if mode() != "bwrap":
+        return False
+    install_kernelspec()
+    c.Execute.kernel_name = KERNEL_NAME
+    c.KernelManager.transport = "ipc"
+    c.KernelManager.ip = str(ipc_dir() / "kernel")
+    return True
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) < 2 or argv[0] != "-f":
+        print("usage: python -m cnnlab.course.kernel -f CONNECTION_FILE [ipykernel args]", file=sys.stderr)
+        return 2
+    connection_file, extra = Path(argv[1]), argv[2:]
+    info = json.loads(connection_file.read_text())
+    rw: list[Path] = []
+    if info.get("transport") == "ipc":
+        rw.append(Path(info["ip"]).parent)
+    else:
+        warnings.warn("the sandboxed kernel needs ZeroMQ's ipc transport (c.KernelManager.transport = 'ipc')",
+                      RuntimeWarning, stacklevel=1)
+    cwd = Path.cwd()
+    argv_inner = [sys.executable, "-I", "-c", _PRELUDE, *extra]
+    cmd, env = sandbox_command(argv_inner, workdir=None, rw_paths=rw, ro_binds=[(cwd, "/tmp/.submission")],
+                               chdir="/tmp/work", env={"CNNLAB_KERNEL_CONNECTION": json.dumps(info)})
+    if mode() == "none":  # no bwrap: run ipykernel directly in place, with limits only
+        cmd = [c for c in cmd if c != "-I"]
+        cmd = cmd[: cmd.index(sys.executable)] + [sys.executable, "-m", "ipykernel_launcher", "-f",
+                                                  str(connection_file), *extra]
+    os.execvpe(cmd[0], cmd, env)
+    return 0  # pragma: no cover
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

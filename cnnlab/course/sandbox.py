@@ -1,0 +1,170 @@
+"""Run untrusted student code in a bubblewrap sandbox.
+
+The sandbox sees only what grading needs, read-only: the system (/usr, /etc), the
+Python installation and the virtual environment, and the ``cnnlab`` package itself
+(not the repository around it, whose notebooks hold the solutions). It gets a private
+/tmp, a private writable copy of its working directory, no network, its own PID and IPC
+namespaces, an unprivileged uid (``setpriv`` when started as root) and ``prlimit``
+limits on address space, processes and file size. The course directory, the gradebook,
+the exchange and other students' files are simply not there.
+
+Where ``bwrap`` is missing the code still runs, with a warning, under ``prlimit`` only
+(set ``CNNLAB_SANDBOX=required`` to refuse instead, ``CNNLAB_SANDBOX=off`` to skip it).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import sysconfig
+import warnings
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import cnnlab
+
+NOBODY_UID = 65534
+NOBODY_GID = 65534
+DEFAULT_MEMORY_BYTES = int(os.environ.get("CNNLAB_SANDBOX_MEMORY", 6 * 1024**3))
+DEFAULT_NPROC = 512
+DEFAULT_FSIZE_BYTES = 256 * 1024**2
+SANDBOX_HOME = "/tmp/home"
+
+
+class SandboxUnavailable(RuntimeError):
+    """CNNLAB_SANDBOX=required but bubblewrap is not installed (or not usable)."""
+
+
+def mode() -> str:
+    """'bwrap' when sandboxing is possible, 'none' otherwise (warned), per CNNLAB_SANDBOX."""
+    setting = os.environ.get("CNNLAB_SANDBOX", "auto").lower()
+    if setting == "off":
+        return "none"
+    if shutil.which("bwrap"):
+        return "bwrap"
+    if setting == "required":
+        raise SandboxUnavailable("CNNLAB_SANDBOX=required but bwrap is not installed (apt-get install bubblewrap)")
+    warnings.warn(
+        "bubblewrap (bwrap) is not installed: student code runs WITHOUT file-system isolation, only with "
+        "prlimit limits. Install it (apt-get install bubblewrap) before grading real submissions.",
+        RuntimeWarning,
+        stacklevel=2,
+    )
+    return "none"
+
+
+def readonly_paths() -> list[Path]:
+    """What the sandbox may read: system, Python, the venv and the cnnlab package (nothing else)."""
+    paths = {Path(p) for p in ("/usr", "/etc", "/opt") if Path(p).exists()}
+    for p in (sys.base_prefix, sys.prefix, sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]):
+        paths.add(Path(p).resolve())
+    paths.add(Path(cnnlab.__file__).resolve().parent)
+    # Drop paths contained in another one.
+    kept = sorted(paths, key=lambda p: len(p.parts))
+    result: list[Path] = []
+    for p in kept:
+        if not any(p == q or q in p.parents for q in result):
+            result.append(p)
+    return result
+
+
+def _limits(memory_bytes: int, nproc: int, fsize_bytes: int) -> list[str]:
+    prlimit = shutil.which("prlimit")
+    if not prlimit:
+        return []
+    return [prlimit, f"--as={memory_bytes}", f"--nproc={nproc}", f"--fsize={fsize_bytes}", f"--core=0", "--"]
+
+
+def sandbox_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = {
+        "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": SANDBOX_HOME,
+        "USER": "student",
+        "LANG": "C.UTF-8",
+        "MPLCONFIGDIR": f"{SANDBOX_HOME}/.mpl",
+        "MPLBACKEND": "Agg",
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "CNNLAB_DEVICE": os.environ.get("CNNLAB_DEVICE", "cpu"),
+        "CNNLAB_IN_SANDBOX": "1",
+    }
+    if extra:
+        env.update(extra)
+    return env
+
+
+def sandbox_command(
+    argv: list[str],
+    *,
+    workdir: Path | None,
+    rw_paths: Iterable[Path] = (),
+    ro_binds: Iterable[tuple[Path, str]] = (),
+    chdir: str | None = None,
+    env: Mapping[str, str] | None = None,
+    memory_bytes: int = DEFAULT_MEMORY_BYTES,
+    nproc: int = DEFAULT_NPROC,
+    fsize_bytes: int = DEFAULT_FSIZE_BYTES,
+    sandbox_mode: str | None = None,
+) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment that run ``argv`` sandboxed with ``workdir`` as its only writable dir.
+
+    ``workdir`` should be a private copy: it is bound read-write at the same path and made
+    writable for the unprivileged uid. Without it the process works in ``chdir`` inside its
+    private /tmp; ``ro_binds`` are (host path, sandbox path) pairs mounted read-only.
+    """
+    sandbox_mode = sandbox_mode or mode()
+    full_env = sandbox_env(env)
+    limits = _limits(memory_bytes, nproc, fsize_bytes)
+    if sandbox_mode == "none":
+        home = str(workdir) if workdir is not None else os.environ.get("HOME", "/tmp")
+        full_env["HOME"] = home
+        full_env["MPLCONFIGDIR"] = str(Path(home) / ".mpl")
+        return limits + list(argv), {**os.environ, **full_env}
+    rw_paths = [Path(p) for p in rw_paths]
+    if workdir is not None:
+        workdir = Path(workdir).resolve()
+        os.chmod(workdir, 0o777)
+        rw_paths.insert(0, workdir)
+    cmd = ["bwrap", "--die-with-parent", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
+           "--unshare-cgroup-try", "--hostname", "sandbox"]
+    root = os.geteuid() == 0
+    if not root:
+        cmd.append("--unshare-user")
+    ro = readonly_paths()
+    ancestors = sorted({a for p in [*ro, *rw_paths] for a in p.parents if a != Path("/")},
+                       key=lambda a: len(a.parts))
+    cmd += ["--perms", "1777", "--tmpfs", "/tmp"]
+    for parent in ancestors:  # bwrap would create them mode 0700, unreadable for the unprivileged uid
+        if str(parent) != "/tmp":
+            cmd += ["--perms", "0755", "--dir", str(parent)]
+    for path in ro:
+        cmd += ["--ro-bind", str(path), str(path)]
+    for link in ("bin", "lib", "lib64", "sbin"):
+        p = Path("/") / link
+        if p.is_symlink():
+            cmd += ["--symlink", os.readlink(p), str(p)]
+        elif p.exists():
+            cmd += ["--ro-bind", str(p), str(p)]
+    cmd += ["--proc", "/proc", "--dev", "/dev", "--perms", "0777", "--dir", SANDBOX_HOME]
+    for path in rw_paths:
+        cmd += ["--bind", str(path), str(path)]
+    for src, dst in ro_binds:
+        cmd += ["--ro-bind", str(src), str(dst)]
+    target = str(workdir) if workdir is not None else (chdir or SANDBOX_HOME)
+    if workdir is None and chdir:
+        cmd += ["--perms", "0777", "--dir", chdir]
+    cmd += ["--chdir", target, "--clearenv"]
+    for key, value in full_env.items():
+        cmd += ["--setenv", key, value]
+    cmd.append("--")
+    if root:
+        setpriv = shutil.which("setpriv")
+        if setpriv:
+            cmd += [setpriv, f"--reuid={NOBODY_UID}", f"--regid={NOBODY_GID}", "--clear-groups", "--no-new-privs",
+                    "--inh-caps=-all", "--bounding-set=-all"]
+        else:
+            warnings.warn("setpriv is missing: the sandboxed code runs as root inside bwrap", RuntimeWarning,
+                          stacklevel=2)
+    return cmd + limits + list(argv), full_env

@@ -1,0 +1,222 @@
+"""Checks of assignment 1, convolution and pooling from scratch (numpy).
+
+The notebook's test cells call ``check_*(student_function)`` (visible cases) and, in the
+hidden part, ``check_*(student_function, hidden=True)`` (visible plus many seeded random
+cases: rectangular inputs and kernels, batch of one, strides 1-3, padding 0-2).
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from cnnlab import ops
+from cnnlab.gradcheck import numerical_gradient
+
+from .errors import GradingError
+from .functions import Case, check_function, random_cases
+from .spec import GradedCheck, via
+
+CONV_REFERENCES = (
+    "cnnlab.ops.conv2d", "cnnlab.ops.conv2d_naive", "cnnlab.ops.conv2d_naive_forward",
+    "cnnlab.ops.conv2d_fast_forward", "cnnlab.ops.conv_fast.im2col",
+    "cnnlab.ops.conv2d_naive_backward", "cnnlab.ops.conv2d_fast_backward",
+    "torch.nn.functional.conv2d", "torch.conv2d", "torch.nn.grad.conv2d_input", "torch.nn.grad.conv2d_weight",
+    "scipy.signal.correlate", "scipy.signal.convolve2d", "scipy.signal.correlate2d",
+)
+POOL_REFERENCES = (
+    "cnnlab.ops.max_pool_forward", "cnnlab.ops.avg_pool_forward", "cnnlab.ops.max_pool2d",
+    "cnnlab.ops.avg_pool2d", "cnnlab.ops.max_pool_backward", "cnnlab.ops.avg_pool_backward",
+    "torch.nn.functional.max_pool2d", "torch.nn.functional.avg_pool2d", "torch.max_pool2d", "torch.avg_pool2d",
+)
+SIZE_REFERENCES = ("cnnlab.ops.conv_output_size", "cnnlab.ops.resolve_padding")
+SPEED_MAX_RATIO = 25.0  # generous: a loop over output positions with vectorised channels passes
+
+
+# --- references (the answer key lives in cnnlab.ops) -----------------------------------------
+
+def ref_output_size(n: int, f: int, p: int = 0, s: int = 1) -> int:
+    return ops.conv_output_size(n, f, p, s)
+
+
+def ref_same_padding(n: int, f: int, s: int = 1) -> tuple[int, int]:
+    top, bottom, _, _ = ops.resolve_padding("same", (f, 1), (s, 1), input_size=(n, 1))
+    return top, bottom
+
+
+def ref_conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: int = 1, padding: int = 0) -> np.ndarray:
+    return ops.conv2d_fast_forward(x, w, b, {"stride": stride, "padding": padding})[0]
+
+
+def ref_max_pool_forward(x: np.ndarray, size: int, stride: int | None = None) -> np.ndarray:
+    return ops.max_pool_forward(x, {"size": size, "stride": stride or size})[0]
+
+
+def ref_avg_pool_forward(x: np.ndarray, size: int, stride: int | None = None) -> np.ndarray:
+    return ops.avg_pool_forward(x, {"size": size, "stride": stride or size})[0]
+
+
+def ref_conv_backward(dout, x, w, b, stride=1, padding=0):
+    """The gradients by finite differences of the reference forward pass (independent of any backward)."""
+    x, w, b = (np.array(a, dtype=np.float64) for a in (x, w, b))
+    dx = numerical_gradient(lambda _: ref_conv_forward(x, w, b, stride, padding), x, dout)
+    dw = numerical_gradient(lambda _: ref_conv_forward(x, w, b, stride, padding), w, dout)
+    db = numerical_gradient(lambda _: ref_conv_forward(x, w, b, stride, padding), b, dout)
+    return dx, dw, db
+
+
+def ref_max_pool_backward(dout, x, size, stride=None):
+    x = np.array(x, dtype=np.float64)
+    return numerical_gradient(lambda _: ref_max_pool_forward(x, size, stride), x, dout)
+
+
+# --- case generators ---------------------------------------------------------------------------
+
+def _conv_case(rng: np.random.Generator, *, small: bool = False) -> Case:
+    n = int(rng.integers(1, 3))
+    c = int(rng.integers(1, 4))
+    k = int(rng.integers(1, 4))
+    kh, kw = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+    s = int(rng.integers(1, 4))
+    p = int(rng.integers(0, 3))
+    top = 6 if small else 10
+    h, w = int(rng.integers(max(kh, 2), top)), int(rng.integers(max(kw, 2), top))
+    x = rng.standard_normal((n, c, h, w))
+    wt = rng.standard_normal((k, c, kh, kw))
+    b = rng.standard_normal(k)
+    return Case((x, wt, b), {"stride": s, "padding": p})
+
+
+def _pool_case(rng: np.random.Generator) -> Case:
+    size = int(rng.integers(1, 4))
+    stride = int(rng.integers(1, 4))
+    x = rng.standard_normal((int(rng.integers(1, 3)), int(rng.integers(1, 4)),
+                             int(rng.integers(size, 11)), int(rng.integers(size, 11))))
+    return Case((x, size), {"stride": stride})
+
+
+VISIBLE_CONV = [
+    Case((np.arange(2 * 6 * 6, dtype=np.float64).reshape(1, 2, 6, 6) / 10, np.ones((1, 2, 3, 3)), np.zeros(1)),
+         {"stride": 1, "padding": 0}, "6x6 input, 3x3 kernel"),
+    Case((np.random.default_rng(7).standard_normal((2, 3, 5, 5)), np.random.default_rng(8).standard_normal((4, 3, 3, 3)),
+          np.arange(4.0)), {"stride": 2, "padding": 1}, "stride 2, padding 1"),
+]
+
+
+def check_output_size(output_size: Callable[..., Any], hidden: bool = False) -> None:
+    cases = [Case((6, 3, 0, 1)), Case((7, 3, 1, 2)), Case((5, 5, 2, 1))]
+    if hidden:
+        cases += random_cases(lambda r: (int(r.integers(3, 40)), int(r.integers(1, 4)), int(r.integers(0, 3)),
+                                         int(r.integers(1, 5))), 40, seed=11)
+        cases += [Case((8, 3, 0, 3)), Case((10, 4, 1, 4)), Case((1, 1, 0, 1))]
+    check_function(output_size, ref_output_size, cases, forbidden=SIZE_REFERENCES, name="output_size",
+                   hint="the output size is floor((n + 2p - f) / s) + 1 (use //)")
+
+
+def check_same_padding(same_padding: Callable[..., Any], hidden: bool = False) -> None:
+    cases = [Case((5, 3, 1)), Case((6, 4, 1)), Case((7, 3, 2))]
+    if hidden:
+        cases += random_cases(lambda r: (int(r.integers(2, 30)), int(r.integers(1, 6)), int(r.integers(1, 4))), 40,
+                              seed=12)
+    check_function(same_padding, ref_same_padding, cases, forbidden=SIZE_REFERENCES, name="same_padding",
+                   output_names=["padding before", "padding after"],
+                   hint="total = max((ceil(n / s) - 1) * s + f - n, 0); the extra pixel goes after")
+
+
+def check_conv_forward(conv_forward: Callable[..., Any], hidden: bool = False, name: str = "conv_forward") -> None:
+    cases = list(VISIBLE_CONV)
+    if hidden:
+        cases += random_cases(_conv_case, 25, seed=13)
+        cases.append(Case((np.random.default_rng(3).standard_normal((1, 2, 4, 9)),
+                           np.random.default_rng(4).standard_normal((3, 2, 2, 3)), np.zeros(3)),
+                          {"stride": 1, "padding": 0}, "wide input"))
+    check_function(conv_forward, ref_conv_forward, cases, forbidden=CONV_REFERENCES, name=name, rtol=1e-7, atol=1e-9)
+
+
+def check_max_pool_forward(max_pool_forward: Callable[..., Any], hidden: bool = False) -> None:
+    cases = [Case((np.arange(32.0).reshape(1, 2, 4, 4), 2), {"stride": 2})]
+    if hidden:
+        cases += random_cases(_pool_case, 25, seed=14)
+    check_function(max_pool_forward, ref_max_pool_forward, cases, forbidden=POOL_REFERENCES, name="max_pool_forward")
+
+
+def check_avg_pool_forward(avg_pool_forward: Callable[..., Any], hidden: bool = False) -> None:
+    cases = [Case((np.arange(32.0).reshape(1, 2, 4, 4), 2), {"stride": 2})]
+    if hidden:
+        cases += random_cases(_pool_case, 25, seed=15)
+    check_function(avg_pool_forward, ref_avg_pool_forward, cases, forbidden=POOL_REFERENCES, name="avg_pool_forward")
+
+
+def check_conv_backward(conv_backward: Callable[..., Any], hidden: bool = False) -> None:
+    rng = np.random.default_rng(21)
+
+    def with_dout(case: Case) -> Case:
+        x, w, b = case.args
+        out_shape = ref_conv_forward(x, w, b, **case.kwargs).shape
+        return Case((rng.standard_normal(out_shape), x, w, b), case.kwargs)
+
+    cases = [with_dout(VISIBLE_CONV[1])]
+    if hidden:
+        cases += [with_dout(c) for c in random_cases(lambda r: _conv_case(r, small=True), 6, seed=16)]
+    check_function(conv_backward, ref_conv_backward, cases, forbidden=CONV_REFERENCES, name="conv_backward",
+                   output_names=["dx", "dw", "db"], rtol=1e-5, atol=1e-7)
+
+
+def check_max_pool_backward(max_pool_backward: Callable[..., Any], hidden: bool = False) -> None:
+    rng = np.random.default_rng(22)
+
+    def with_dout(case: Case) -> Case:
+        out_shape = ref_max_pool_forward(*case.args, **case.kwargs).shape
+        return Case((rng.standard_normal(out_shape), *case.args), case.kwargs)
+
+    cases = [with_dout(Case((np.random.default_rng(5).standard_normal((1, 2, 4, 4)), 2), {"stride": 2}))]
+    if hidden:
+        # random inputs have no ties, so the maximum (and its gradient) is unique
+        cases += [with_dout(c) for c in random_cases(_pool_case, 6, seed=17)]
+    check_function(max_pool_backward, ref_max_pool_backward, cases, forbidden=POOL_REFERENCES,
+                   name="max_pool_backward", rtol=1e-5, atol=1e-7)
+
+
+def speed_ratio(conv_forward_fast: Callable[..., Any], repeat: int = 3) -> float:
+    """Median time of the student's vectorised conv over cnnlab's im2col conv, same input, same process."""
+    rng = np.random.default_rng(31)
+    x = rng.standard_normal((8, 16, 24, 24))
+    w = rng.standard_normal((32, 16, 3, 3))
+    b = rng.standard_normal(32)
+
+    def median(fn: Callable[[], Any]) -> float:
+        fn()
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+        return sorted(times)[len(times) // 2]
+
+    ref = median(lambda: ref_conv_forward(x, w, b, 1, 1))
+    student = median(lambda: conv_forward_fast(x, w, b, stride=1, padding=1))
+    return student / max(ref, 1e-6)
+
+
+def check_conv_forward_fast(conv_forward_fast: Callable[..., Any], hidden: bool = False) -> None:
+    check_conv_forward(conv_forward_fast, hidden=hidden, name="conv_forward_fast")
+    ratio = float(via(conv_forward_fast, speed_ratio)())
+    if not ratio <= SPEED_MAX_RATIO:
+        raise GradingError(
+            f"conv_forward_fast is correct but {ratio:.0f}x slower than cnnlab's im2col convolution (allowed: "
+            f"{SPEED_MAX_RATIO:.0f}x): vectorise over the batch, channels and filters, looping at most over "
+            "the kernel positions", kind="speed")
+
+
+GRADED_CELLS = {
+    "test_output_size": GradedCheck(check_output_size, ("output_size",)),
+    "test_same_padding": GradedCheck(check_same_padding, ("same_padding",)),
+    "test_conv_forward": GradedCheck(check_conv_forward, ("conv_forward",)),
+    "test_max_pool_forward": GradedCheck(check_max_pool_forward, ("max_pool_forward",)),
+    "test_avg_pool_forward": GradedCheck(check_avg_pool_forward, ("avg_pool_forward",)),
+    "test_conv_backward": GradedCheck(check_conv_backward, ("conv_backward",)),
+    "test_max_pool_backward": GradedCheck(check_max_pool_backward, ("max_pool_backward",)),
+    "test_conv_forward_fast": GradedCheck(check_conv_forward_fast, ("conv_forward_fast",)),
+}

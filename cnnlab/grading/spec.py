@@ -1,0 +1,50 @@
+"""How an assignment's graded test cells map onto checks, for the out-of-band grader.
+
+Each assignment module (``cnnlab.grading.a1`` ...) exposes ``GRADED_CELLS``: the test
+cell's nbgrader ``grade_id`` → a :class:`GradedCheck` naming the check function and the
+student objects (by their names in the notebook) it receives. The notebooks' test cells
+call the same check functions, so the kernel and the out-of-band run agree.
+"""
+from __future__ import annotations
+
+import functools
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+# assignment id -> module with GRADED_CELLS
+ASSIGNMENT_MODULES = {
+    "a1_conv_from_scratch": "cnnlab.grading.a1",
+    "a2_blocks_and_budget": "cnnlab.grading.a2",
+    "a3_detection": "cnnlab.grading.a3",
+}
+
+
+@dataclass(frozen=True)
+class GradedCheck:
+    check: Callable[..., Any]
+    names: tuple[str, ...]
+    timeout_s: float | None = None  # per call in the student process; None = the course's cell timeout
+
+
+def graded_cells(assignment: str) -> dict[str, GradedCheck]:
+    """The out-of-band checks of an assignment ({} for an assignment without a module)."""
+    module_name = ASSIGNMENT_MODULES.get(assignment)
+    if module_name is None:
+        return {}
+    return dict(importlib.import_module(module_name).GRADED_CELLS)
+
+
+def via(student_obj: Any, probe: Callable[..., Any]) -> Callable[..., Any]:
+    """``probe(student_obj, *args)`` as a function of the remaining arguments.
+
+    Locally this is a partial; for a remote student object the probe runs inside the
+    student's sandboxed process (``probe`` must be a module-level function of cnnlab).
+    """
+    bind = getattr(student_obj, "bind_via", None)
+    if bind is not None:
+        return bind(f"{probe.__module__}:{probe.__qualname__}")
+    partial = functools.partial(probe, student_obj)
+    functools.update_wrapper(partial, probe)
+    return partial
