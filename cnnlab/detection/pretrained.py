@@ -1,0 +1,101 @@
+"""Reference models for the lecture, small enough to ship (< 1 MB together) and rebuilt by this script.
+
+``python -m cnnlab.detection.pretrained`` trains, from the seeded synthetic shapes,
+the grid detector (``weights/grid_detector.pt``) and the sliding-window crop classifier
+(``weights/window_classifier.pt``), then prints their test scores. The notebook loads them
+with :func:`load_detector` and :func:`load_window_classifier` instead of training for minutes.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import torch
+
+from ..data.shapes import SHAPE_CLASSES, ShapesDetection
+from .models import GridDetector, ShapeClassifier
+from .sliding import window_training_set
+from .train import grid_targets, train_classifier, train_detector
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+DETECTOR_FILE = WEIGHTS_DIR / "grid_detector.pt"
+CLASSIFIER_FILE = WEIGHTS_DIR / "window_classifier.pt"
+NUM_CLASSES = len(SHAPE_CLASSES)
+
+__all__ = ["load_detector", "load_window_classifier", "train_reference_detector",
+           "train_reference_window_classifier"]
+
+
+def train_reference_detector(train_size: int = 1200, epochs: int = 10, seed: int = 0,
+                             device: torch.device | str | None = None, progress: bool = True
+                             ) -> tuple[GridDetector, list[dict]]:
+    """Train the reference :class:`GridDetector` on ``train_size`` synthetic images."""
+    data = ShapesDetection("train", size=train_size, seed=seed)
+    torch.manual_seed(seed)
+    model = GridDetector(NUM_CLASSES)
+    grids = grid_targets(data.targets, data.image_size, data.image_size // model.stride, NUM_CLASSES)
+    history = train_detector(model, data.images, grids, epochs=epochs, batch_size=64, lr=4e-3,
+                             device=device, seed=seed, progress=progress)
+    return model, history
+
+
+def train_reference_window_classifier(train_images: int = 600, num_windows: int = 6000, epochs: int = 6,
+                                      seed: int = 0, device: torch.device | str | None = None,
+                                      progress: bool = True) -> tuple[ShapeClassifier, list[dict]]:
+    """Train the crop classifier (4 shapes + background) used by the sliding-window detector."""
+    data = ShapesDetection("train", size=train_images, seed=seed)
+    crops, labels = window_training_set(data.images, data.targets, num_windows, seed=seed)
+    torch.manual_seed(seed)
+    model = ShapeClassifier(NUM_CLASSES + 1)
+    history = train_classifier(model, crops, labels, epochs=epochs, batch_size=64, lr=4e-3, device=device,
+                               seed=seed, progress=progress)
+    return model, history
+
+
+def _load(model: torch.nn.Module, path: Path, device: torch.device | str | None) -> torch.nn.Module:
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing; rebuild it with `python -m cnnlab.detection.pretrained`")
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+    return model.to(device or "cpu").eval()
+
+
+def load_detector(device: torch.device | str | None = None) -> GridDetector:
+    """The shipped :class:`GridDetector` (eval mode)."""
+    return _load(GridDetector(NUM_CLASSES), DETECTOR_FILE, device)
+
+
+def load_window_classifier(device: torch.device | str | None = None) -> ShapeClassifier:
+    """The shipped crop classifier for sliding windows (last class = background, eval mode)."""
+    return _load(ShapeClassifier(NUM_CLASSES + 1), CLASSIFIER_FILE, device)
+
+
+def _save(model: torch.nn.Module, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().half() if v.is_floating_point() else v.cpu() for k, v in model.state_dict().items()}
+    torch.save(state, path)
+
+
+def main() -> None:
+    from .train import evaluate_detector
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    start = time.perf_counter()
+    detector, _ = train_reference_detector(device="cpu")
+    _save(detector, DETECTOR_FILE)
+    classifier, _ = train_reference_window_classifier(device="cpu")
+    _save(classifier, CLASSIFIER_FILE)
+    test = ShapesDetection("test")
+    scores = evaluate_detector(load_detector(), test.images, test.targets)
+    print(f"trained both in {time.perf_counter() - start:.0f} s; detector on the test set: "
+          f"mAP@0.5 {scores['map_50']:.3f}, COCO mAP {scores['coco_map']:.3f}")
+    for path in (DETECTOR_FILE, CLASSIFIER_FILE):
+        print(f"{path.name}: {path.stat().st_size / 1024:.0f} KiB")
+
+
+if __name__ == "__main__":
+    main()
