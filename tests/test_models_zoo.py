@@ -102,3 +102,16 @@ def test_zoo_table_rows():
     assert "resnet50" in M.format_table(list(rows.values()))
     errors = [e for _, _, e in M.ILSVRC_HISTORY]
     assert errors[0] > 26 and errors[-1] < 2.3 and errors == sorted(errors, reverse=True)
+
+
+def test_zoo_plots_render():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = M.plot_zoo(M.zoo_table(["alexnet", "resnet18"]))
+    assert len(fig.axes[0].texts) == 2
+    fig2 = M.plot_ilsvrc_history()
+    assert len(fig2.axes[0].patches) == len(M.ILSVRC_HISTORY)
+    plt.close("all")

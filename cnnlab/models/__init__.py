@@ -20,6 +20,7 @@ from .senet import se_resnet18, se_resnet50
 from .summary import count_macs, count_parameters, layer_macs, summary
 from .vgg import VGG, vgg11, vgg16, vgg19
 from .xception import Xception, xception
+from .plots import plot_ilsvrc_history, plot_zoo
 from .zoo import ILSVRC_HISTORY, ZOO, create, format_table, zoo_table
 
 __all__ = [
@@ -28,5 +29,5 @@ __all__ = [
     "alexnet", "densenet121", "googlenet", "lecture_cnn", "lenet5", "mobilenet_v1", "mobilenet_v2",
     "resnet18", "resnet34", "resnet50", "se_resnet18", "se_resnet50", "vgg11", "vgg16", "vgg19", "xception",
     "count_macs", "count_parameters", "layer_macs", "summary",
-    "ILSVRC_HISTORY", "ZOO", "create", "format_table", "zoo_table",
+    "ILSVRC_HISTORY", "ZOO", "create", "format_table", "zoo_table", "plot_zoo", "plot_ilsvrc_history",
 ]
