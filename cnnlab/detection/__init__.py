@@ -7,7 +7,9 @@ and are imported on demand (``from cnnlab.detection.models import GridDetector``
 """
 from __future__ import annotations
 
+from .anchors import decode_offsets, encode_offsets, make_anchors, match_anchors
 from .boxes import BOX_FORMATS, box_area, box_convert, check_boxes, clip_boxes
+from .grid import decode_grid, encode_grid
 from .iou import box_intersection, box_iou
 from .metrics import (COCO_IOU_THRESHOLDS, average_precision, evaluate_detections, match_detections,
                       mean_average_precision, precision_recall_curve)
@@ -15,6 +17,7 @@ from .nms import batched_nms, nms, nms_steps
 
 __all__ = [
     "BOX_FORMATS", "COCO_IOU_THRESHOLDS", "average_precision", "batched_nms", "box_area", "box_convert",
-    "box_intersection", "box_iou", "check_boxes", "clip_boxes", "evaluate_detections", "match_detections",
+    "box_intersection", "box_iou", "check_boxes", "clip_boxes", "decode_grid", "decode_offsets", "encode_grid",
+    "encode_offsets", "evaluate_detections", "make_anchors", "match_anchors", "match_detections",
     "mean_average_precision", "nms", "nms_steps", "precision_recall_curve",
 ]

@@ -30,9 +30,11 @@ def show_detections(image: Any, boxes: Any, labels: Any = None, scores: Any = No
                     class_names: Sequence[str] | None = None, ax=None, title: str | None = None,
                     linestyle: str = "-"):
     """Show ``image`` with xyxy ``boxes`` outlined, captioned ``name score``; returns the axes."""
-    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
 
     if ax is None:
+        import matplotlib.pyplot as plt
+
         _, ax = plt.subplots(figsize=(3.2, 3.2))
     ax.imshow(np.clip(as_hwc(image), 0, 1), interpolation="nearest")
     b = _np(boxes).reshape(-1, 4)
@@ -42,7 +44,7 @@ def show_detections(image: Any, boxes: Any, labels: Any = None, scores: Any = No
         c = 0 if lab is None else int(lab[k])
         colour = np.array(CLASS_COLOURS[c % len(CLASS_COLOURS)]) / 255
         # pixel k covers [k - 0.5, k + 0.5] in imshow's coordinates
-        ax.add_patch(plt.Rectangle((x1 - 0.5, y1 - 0.5), x2 - x1, y2 - y1, fill=False, lw=1.5,
+        ax.add_patch(Rectangle((x1 - 0.5, y1 - 0.5), x2 - x1, y2 - y1, fill=False, lw=1.5,
                                    edgecolor=colour, linestyle=linestyle))
         words = []
         if lab is not None:
