@@ -52,7 +52,7 @@ def autograde_one(assignment: str, student: str, *, force: bool = False, attempt
     for attempt in range(attempts):
         proc = run_nbgrader(args, capture=True)
         output = (proc.stdout or "") + (proc.stderr or "")
-        if proc.returncode == 0 and "[AutogradeApp | ERROR]" not in output:
+        if proc.returncode == 0 and "There was an error processing assignment" not in output:
             return True, output[-4000:]
         if LOCKED not in output:
             break

@@ -178,14 +178,14 @@ cells = [
     does not, and what does that say about the invariance pooling buys a CNN?
     """),
     code("""
-    img = np.zeros((1, 1, 8, 8)); img[0, 0, 2:4, 2:4] = 1.0
+    img = np.zeros((1, 1, 8, 8)); img[0, 0, 2, 2] = 1.0  # one bright pixel
     for shift in (0, 1, 2):
         print(shift, max_pool_forward(np.roll(img, shift, axis=3), 2)[0, 0].astype(int).tolist())
     """),
     written("""
     ### BEGIN SOLUTION
-    A one-pixel shift moves the bright square inside the same 2×2 windows, so the pooled map is
-    unchanged; a two-pixel shift moves it into the next windows and the pooled map shifts by one.
+    A one-pixel shift keeps the bright pixel inside the same 2×2 window, so the pooled map is
+    unchanged; a two-pixel shift moves it into the next window and the pooled map shifts by one.
     Max pooling therefore gives invariance to small translations (up to the window size), not to
     large ones.
     ### END SOLUTION
