@@ -253,8 +253,9 @@ def test_exchange_round_trip(course):
         assert nb_path.exists()
         if student == "ex_ref":
             nbformat.write(c.answered(A), str(nb_path))
+        # nbgrader names the submission after the OS user unless --student is given
         c.run(str(os.path.join(os.path.dirname(os.sys.executable), "nbgrader")), "submit", A, *student_args,
-              cwd=home, env=env)
+              f"--student={student}", cwd=home, env=env)
     c.nbgrader("collect", A)
     assert (c.root / "submitted" / "ex_ref" / A / f"{A}.ipynb").exists()
     c.course("grade", A, "--jobs", "2", "--student", "ex_ref", "--student", "ex_blank")
@@ -264,7 +265,7 @@ def test_exchange_round_trip(course):
     c.nbgrader("release_feedback", A, "--student", "ex_ref")
     env = {"HOME": str(homes["ex_ref"]), "USER": "ex_ref", "LOGNAME": "ex_ref"}
     c.run(str(os.path.join(os.path.dirname(os.sys.executable), "nbgrader")), "fetch_feedback", A, *student_args,
-          cwd=homes["ex_ref"], env=env)
+          "--student=ex_ref", cwd=homes["ex_ref"], env=env)
     assert list((homes["ex_ref"] / A / "feedback").rglob("*.html"))
     c.nbgrader("export")
     rows = {r["student_id"]: r for r in csv.DictReader(open(c.root / "grades.csv")) if r["assignment"] == A}

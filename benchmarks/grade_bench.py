@@ -1,0 +1,108 @@
+"""Grading a class: plain sequential ``nbgrader autograde`` vs ``python -m cnnlab.course grade --jobs N``.
+
+Builds a temporary course with N simulated submissions of assignment 1 (a mix of the reference
+solution, the untouched release notebook and answers with one mistake), grades them once with
+nbgrader alone (one process, one submission after the other, sandboxed kernel) and once with the
+parallel grader (``--jobs`` = CPU count, with out-of-band verification), prints both wall-clock
+times and their ratio, and checks that every student's per-question scores are identical.
+
+    python benchmarks/grade_bench.py [--students 40] [--jobs N]
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _util import blas_report  # noqa: E402
+
+import nbformat  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+A = "a1_conv_from_scratch"
+MISTAKE = "def output_size(n, f, p=0, s=1):\n    return (n + 2 * p - f) // s\n"
+
+
+def _env(root: Path) -> dict:
+    return {**os.environ, "CNNLAB_COURSE_ROOT": str(root / "course"), "CNNLAB_EXCHANGE": str(root / "exchange"),
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+
+
+def _course(root: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cnnlab.course", *args], env=_env(root), text=True,
+                          capture_output=True, check=True)
+
+
+def _submissions(root: Path, n: int) -> None:
+    course = root / "course"
+    source = nbformat.read(str(REPO / "notebooks" / "assignments" / A / f"{A}.ipynb"), as_version=4)
+    release = nbformat.read(str(course / "release" / A / f"{A}.ipynb"), as_version=4)
+    solutions = {c.metadata["nbgrader"]["grade_id"]: "\n".join(
+        line for line in c.source.splitlines() if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
+        for c in source.cells if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"}
+    for k in range(n):
+        nb = copy.deepcopy(release)
+        if k % 4 != 3:  # every fourth student hands in the untouched release notebook
+            for cell in nb.cells:
+                gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+                if gid in solutions:
+                    cell.source = MISTAKE if (k % 4 == 2 and gid == "output_size") else solutions[gid]
+        folder = course / "submitted" / f"student{k:02d}" / A
+        folder.mkdir(parents=True)
+        (folder / "timestamp.txt").write_text("2026-11-22 04:00:00.000000 UTC")
+        nbformat.write(nb, str(folder / f"{A}.ipynb"))
+
+
+def _scores(root: Path) -> dict:
+    from nbgrader.api import Gradebook
+
+    out = {}
+    with Gradebook(f"sqlite:///{root / 'course' / 'gradebook.db'}") as gb:
+        assignment = gb.find_assignment(A)
+        for student in gb.students:
+            out[student.id] = {(nb.name, gc.name): gb.find_grade(gc.name, nb.name, A, student.id).score
+                               for nb in assignment.notebooks for gc in nb.grade_cells}
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--students", type=int, default=40)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    args = parser.parse_args()
+    print(blas_report())
+    base = Path(tempfile.mkdtemp(prefix="cnnlab-grade-bench-"))
+    try:
+        seq, par = base / "sequential", base / "parallel"
+        for root in (seq, par):
+            _course(root, "init")
+            _course(root, "nbgrader", "generate_assignment", A)
+            _submissions(root, args.students)
+        start = time.perf_counter()
+        subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "autograde", A, "--config",
+                        str(REPO / "course_config.py")], env=_env(seq), cwd=seq, capture_output=True, check=False)
+        t_seq = time.perf_counter() - start
+        start = time.perf_counter()
+        _course(par, "grade", A, "--jobs", str(args.jobs))
+        t_par = time.perf_counter() - start
+        same = _scores(seq) == _scores(par)
+        print(f"{args.students} submissions of {A}")
+        print(f"  nbgrader autograde (sequential):            {t_seq:7.1f} s  ({t_seq / args.students:.2f} s each)")
+        print(f"  cnnlab.course grade --jobs {args.jobs} (+verification): {t_par:7.1f} s  "
+              f"({t_par / args.students:.2f} s each)")
+        print(f"  speed-up: {t_seq / t_par:.2f}x   identical per-question scores: {same}")
+        if not same:
+            sys.exit(1)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
