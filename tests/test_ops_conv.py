@@ -118,7 +118,7 @@ def conv_cases(draw):
                 dilation=dilation, groups=groups, no_bias=no_bias)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(case=conv_cases(), dtype=st.sampled_from([np.float64, np.float32]), seed=st.integers(0, 2**16))
 def test_random_configurations_match_torch(case, dtype, seed):
     run_case(case, dtype, seed)
