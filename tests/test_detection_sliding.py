@@ -11,6 +11,14 @@ from cnnlab.detection.pretrained import load_detector, load_window_classifier
 from cnnlab.detection.sliding import crop_windows, sliding_window_detect, sliding_windows, window_training_set
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
 def test_window_grid():
     w = sliding_windows(64, window_sizes=(16, 32), stride=8)
     assert len(w) == 7 * 7 + 5 * 5
@@ -61,3 +69,13 @@ def test_paint_boxes_draws_outlines():
     img = paint_boxes(torch.zeros(3, 8, 8), torch.tensor([[1.0, 1, 5, 5]]), [(255, 0, 0)], scale=2)
     assert img.shape == (16, 16, 3)
     assert tuple(img[2, 4]) == (255, 0, 0) and tuple(img[5, 5]) == (0, 0, 0)
+
+
+def test_shipped_localizer_finds_the_box():
+    from cnnlab.data.shapes import ShapesLocalization
+    from cnnlab.detection.pretrained import load_localizer
+    from cnnlab.detection.train import localizer_mean_iou
+
+    data = ShapesLocalization("test", size=60)
+    scores = localizer_mean_iou(load_localizer(), data.images, data.labels, data.boxes)
+    assert scores["mean_iou"] > 0.6 and scores["accuracy"] > 0.9

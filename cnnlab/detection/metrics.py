@@ -74,11 +74,16 @@ def match_detections(boxes: Any, scores: Any, gt_boxes: Any, iou_threshold: floa
         raise ValueError(f"scores has {s.shape[0]} entries for {b.shape[0]} boxes; expected one score per box")
     if rule not in ("coco", "voc"):
         raise ValueError(f"rule={rule!r}; expected 'coco' or 'voc'")
-    tp = np.zeros(b.shape[0], dtype=bool)
     if b.shape[0] == 0 or g.shape[0] == 0:
+        return np.zeros(b.shape[0], dtype=bool)
+    return _match(box_iou(b, g), s, iou_threshold, rule)
+
+
+def _match(iou: np.ndarray, s: np.ndarray, iou_threshold: float, rule: str) -> np.ndarray:
+    tp = np.zeros(iou.shape[0], dtype=bool)
+    if iou.shape[0] == 0 or iou.shape[1] == 0:
         return tp
-    iou = box_iou(b, g)
-    claimed = np.zeros(g.shape[0], dtype=bool)
+    claimed = np.zeros(iou.shape[1], dtype=bool)
     thr = min(iou_threshold, 1 - 1e-10)
     for d in np.argsort(-s, kind="stable"):
         if rule == "voc":
@@ -86,13 +91,11 @@ def match_detections(boxes: Any, scores: Any, gt_boxes: Any, iou_threshold: floa
             if iou[d, j] > iou_threshold and not claimed[j]:
                 claimed[j] = tp[d] = True
             continue
-        best, j_best = thr, -1
-        for j in range(g.shape[0]):         # pycocotools' loop: the last of equal IoUs wins
-            if claimed[j] or iou[d, j] < best:
-                continue
-            best, j_best = iou[d, j], j
-        if j_best >= 0:
-            claimed[j_best] = tp[d] = True
+        free = np.where(claimed, -1.0, iou[d])
+        best = free.max()
+        if best >= thr:                     # pycocotools' loop: the last of equal IoUs wins
+            j = len(free) - 1 - int(np.argmax(free[::-1] == best))
+            claimed[j] = tp[d] = True
     return tp
 
 
@@ -190,13 +193,15 @@ def evaluate_detections(predictions: Sequence[dict], targets: Sequence[dict], me
         for pb, ps, pl, gb, gl in images:
             sel = np.nonzero(pl == c)[0]
             sel = sel[np.argsort(-ps[sel], kind="stable")][:max_detections]
-            per_image.append((pb[sel], ps[sel], gb[gl == c]))
-        num_gt = sum(g.shape[0] for _, _, g in per_image)
+            gt = gb[gl == c]
+            iou = box_iou(pb[sel], gt) if len(sel) and len(gt) else np.zeros((len(sel), len(gt)))
+            per_image.append((iou, ps[sel], len(gt)))
+        num_gt = sum(n for _, _, n in per_image)
         if num_gt == 0:
             continue
         scores = np.concatenate([s for _, s, _ in per_image])
         for t, thr in enumerate(thresholds):
-            tp = np.concatenate([match_detections(b, s, g, thr, rule=method) for b, s, g in per_image])
+            tp = np.concatenate([_match(iou, s, thr, method) for iou, s, _ in per_image])
             precision, recall = precision_recall_curve(scores, tp, num_gt)
             ap[t, k] = average_precision(precision, recall, method)
     out = {"ap": ap, "classes": classes, "iou_thresholds": thresholds,

@@ -58,12 +58,12 @@ class ShapeLocalizer(nn.Module):
     def __init__(self, num_classes: int = 4, widths: Sequence[int] = (16, 32, 64, 64)):
         super().__init__()
         self.features = backbone(widths)
-        self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(2), nn.Flatten())
-        self.classify = nn.Linear(4 * widths[-1], num_classes)
-        self.regress = nn.Linear(4 * widths[-1], 4)
+        # what: averaged over positions (any place looks the same); where: a coarse 4x4 map kept in order
+        self.classify = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(widths[-1], num_classes))
+        self.regress = nn.Sequential(nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(16 * widths[-1], 4))
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        z = self.pool(self.features(x))
+        z = self.features(x)
         return self.classify(z), torch.sigmoid(self.regress(z))
 
     @torch.no_grad()
