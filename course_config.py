@@ -1,7 +1,7 @@
 """The course's settings: what it contains and how nbgrader runs it.
 
 Importable as plain Python (``cnnlab.course`` reads the lists below) and loadable
-by nbgrader as a config file (``nbgrader <cmd> --config course_config.py``),
+by nbgrader as a config file (``nbgrader <cmd> --NbGrader.config_file=course_config.py``),
 where ``get_config()`` exists and the nbgrader settings at the bottom apply.
 """
 from __future__ import annotations

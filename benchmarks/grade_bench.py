@@ -86,8 +86,9 @@ def main() -> None:
             _course(root, "nbgrader", "generate_assignment", A)
             _submissions(root, args.students)
         start = time.perf_counter()
-        subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "autograde", A, "--config",
-                        str(REPO / "course_config.py")], env=_env(seq), cwd=seq, capture_output=True, check=False)
+        subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "autograde", A,
+                        f"--NbGrader.config_file={REPO / 'course_config.py'}"], env=_env(seq), cwd=seq / "course",
+                       capture_output=True, check=False)
         t_seq = time.perf_counter() - start
         start = time.perf_counter()
         _course(par, "grade", A, "--jobs", str(args.jobs))

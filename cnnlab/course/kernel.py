@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import warnings
 from pathlib import Path
@@ -67,6 +68,9 @@ def ipc_dir() -> Path:
     """A per-process directory for the kernels' unix sockets (the sandbox binds it)."""
     base = Path("/tmp") / f"cnnlab-ipc-{os.geteuid()}"
     base.mkdir(mode=0o711, exist_ok=True)
+    for old in base.iterdir():  # directories of nbgrader processes that have ended
+        if old.name.isdigit() and not Path(f"/proc/{old.name}").exists():
+            shutil.rmtree(old, ignore_errors=True)
     path = base / str(os.getpid())
     path.mkdir(exist_ok=True)
     os.chmod(path, 0o1777)  # the kernel runs as an unprivileged user and creates the sockets here

@@ -52,7 +52,8 @@ def run_nbgrader(args: Sequence[str], *, check: bool = False, capture: bool = Fa
     cfg = config.load()
     root = Path(cfg.COURSE_ROOT)
     root.mkdir(parents=True, exist_ok=True)
-    cmd = [nbgrader_executable(), *args, "--config", str(config.config_path())]
+    # (nbgrader has no --config alias: the config file is given as a trait)
+    cmd = [nbgrader_executable(), *args, f"--NbGrader.config_file={config.config_path()}"]
     full_env = {**os.environ, **(env or {})}
     # nbgrader shells out to `alembic` (gradebook migrations): the venv's bin must be on PATH.
     full_env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{full_env.get('PATH', '')}"
