@@ -185,7 +185,7 @@ keep = batched_nms(raw["boxes"], raw["scores"], raw["labels"], iou_threshold=0.3
 fig, axes = plt.subplots(1, 2, figsize=(7, 3.5))
 show_detections(image, raw["boxes"], raw["labels"], ax=axes[0], title=f"raw: {len(raw['boxes'])} boxes")
 show_detections(image, raw["boxes"][keep], raw["labels"][keep], raw["scores"][keep],
-                class_names=SHAPE_CLASSES, ax=axes[1], title=f"after NMS: {len(keep)} boxes")
+                class_names=SHAPE_CLASSES, ax=axes[1], title=f"after NMS: {len(keep)} boxes");
 """),
     md("""
 Step through the greedy algorithm yourself: orange is the box kept at this step, red the boxes
@@ -374,8 +374,10 @@ image, target = test[0]
 semantic = torch.full((64, 64), 4)                                      # background = 4
 for mask, label in zip(target["masks"], target["labels"]):
     semantic[mask] = label
-print("FCN output:", tuple(fcn(image[None]).shape), " target: a class per pixel", tuple(semantic.shape))
-print("pixel-wise cross-entropy (untrained):", float(nn.functional.cross_entropy(fcn(image[None]), semantic[None])))
+with torch.no_grad():
+    scores = fcn(image[None])
+print("FCN output:", tuple(scores.shape), " target: a class per pixel", tuple(semantic.shape))
+print("pixel-wise cross-entropy (untrained):", float(nn.functional.cross_entropy(scores, semantic[None])))
 """),
     md("""
 ### Human pose estimation
