@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -49,6 +50,18 @@ class History:
         return self
 
 
+@contextmanager
+def cpu_threads_limited(dev: torch.device, threads: int | None) -> Iterator[None]:
+    """Run the body with ``threads`` torch threads when ``dev`` is the CPU, then restore the setting."""
+    previous = torch.get_num_threads()
+    if threads is not None and dev.type == "cpu":
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 def _make_optimizer(model: nn.Module, optimizer, lr: float, weight_decay: float) -> torch.optim.Optimizer:
     if isinstance(optimizer, torch.optim.Optimizer):
         return optimizer
@@ -67,10 +80,15 @@ def _check_loader(loader, name: str) -> None:
         raise ValueError(f"{name} must be a DataLoader (or a list of (x, y) batches), got {type(loader).__name__}")
 
 
-@torch.no_grad()
-def evaluate(model: nn.Module, loader, loss_fn: Callable | None = None, device: torch.device | str | None = None) -> dict:
+def evaluate(model: nn.Module, loader, loss_fn: Callable | None = None, device: torch.device | str | None = None,
+             cpu_threads: int | None = 1) -> dict:
     """Mean loss and accuracy of ``model`` over ``loader`` (eval mode, no gradients)."""
     dev = torch.device(device) if device is not None else next(model.parameters()).device
+    with cpu_threads_limited(dev, cpu_threads), torch.no_grad():
+        return _evaluate(model, loader, loss_fn, dev)
+
+
+def _evaluate(model: nn.Module, loader, loss_fn: Callable | None, dev: torch.device) -> dict:
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     was_training = model.training
     model.eval()
@@ -87,10 +105,15 @@ def evaluate(model: nn.Module, loader, loss_fn: Callable | None = None, device: 
     return {"loss": loss_sum / total, "accuracy": correct / total}
 
 
-@torch.no_grad()
-def predict(model: nn.Module, loader, device: torch.device | str | None = None) -> dict[str, np.ndarray]:
+def predict(model: nn.Module, loader, device: torch.device | str | None = None,
+            cpu_threads: int | None = 1) -> dict[str, np.ndarray]:
     """Inputs, true labels, predicted labels and softmax probabilities over ``loader`` (numpy, CPU)."""
     dev = torch.device(device) if device is not None else next(model.parameters()).device
+    with cpu_threads_limited(dev, cpu_threads), torch.no_grad():
+        return _predict(model, loader, dev)
+
+
+def _predict(model: nn.Module, loader, dev: torch.device) -> dict[str, np.ndarray]:
     was_training = model.training
     model.eval()
     xs, ys, probs = [], [], []
@@ -122,6 +145,7 @@ def fit(
     augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
     scheduler: Callable[[torch.optim.Optimizer], object] | None = None,
     progress: bool = True,
+    cpu_threads: int | None = 1,
 ) -> History:
     """Train ``model`` for ``epochs`` epochs and return its ``History``.
 
@@ -133,6 +157,9 @@ def fit(
     * ``augment``: a function applied to each training batch on the device (see
       ``cnnlab.augment``).
     * ``scheduler``: e.g. ``lambda opt: torch.optim.lr_scheduler.StepLR(opt, 5)``; stepped per epoch.
+    * ``cpu_threads``: torch threads while training on the CPU (restored afterwards). The course's
+      small networks train fastest on one thread: on a shared or busy machine two threads were
+      measured 3-5x slower. ``None`` keeps torch's setting.
     """
     from tqdm.auto import tqdm
 
@@ -143,6 +170,15 @@ def fit(
     _check_loader(train_loader, "train_loader")
     _check_loader(val_loader, "val_loader")
     dev = torch.device(device) if device is not None else default_device()
+    with cpu_threads_limited(dev, cpu_threads):
+        return _fit(model, train_loader, val_loader, dev, epochs, optimizer, lr, weight_decay, loss_fn, seed,
+                    patience, min_delta, restore_best, augment, scheduler, progress)
+
+
+def _fit(model, train_loader, val_loader, dev, epochs, optimizer, lr, weight_decay, loss_fn, seed, patience,
+         min_delta, restore_best, augment, scheduler, progress) -> History:
+    from tqdm.auto import tqdm
+
     if seed is not None:
         torch.manual_seed(seed)
         gen = getattr(train_loader, "generator", None)
@@ -178,7 +214,8 @@ def fit(
             sched.step()
         postfix = {"loss": f"{history.train_loss[-1]:.3f}", "acc": f"{history.train_acc[-1]:.3f}"}
         if val_loader is not None:
-            metrics = evaluate(model, val_loader, loss_fn, dev)
+            with torch.no_grad():
+                metrics = _evaluate(model, val_loader, loss_fn, dev)
             history.val_loss.append(metrics["loss"])
             history.val_acc.append(metrics["accuracy"])
             postfix.update(val_loss=f"{metrics['loss']:.3f}", val_acc=f"{metrics['accuracy']:.3f}")
