@@ -161,3 +161,14 @@ def test_training_runs_on_gpu(loaders):
     h = fit(model, train, val, epochs=2, device="cuda", progress=False)
     assert next(model.parameters()).device.type == "cuda"
     assert h.val_acc[-1] > 0.5
+
+
+def test_fit_restores_the_thread_setting(loaders):
+    train, _, _ = loaders
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        fit(tiny_net(), [next(iter(train))], epochs=1, device="cpu", progress=False, cpu_threads=1)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
