@@ -192,6 +192,26 @@ train.plot_feature_maps(lenet, image);
 train.plot_feature_maps(lenet, image, layer=lenet.features[3]);  # second convolution: 16 maps of 10x10
 """),
     md("""
+### Keeping the result
+
+A checkpoint stores the weights, the optimizer state and the history in one file. Loading it into
+a network of another shape fails with a message that names the mismatching tensors.
+"""),
+    code("""
+import tempfile
+from pathlib import Path
+
+path = Path(tempfile.mkdtemp()) / "lenet5_digits.pt"
+train.save_checkpoint(path, lenet, history=history)
+restored = models.lenet5()
+info = train.load_checkpoint(path, restored)
+print("restored test accuracy:", train.evaluate(restored, test_loader)["accuracy"], "after", info["history"].epochs, "epochs")
+try:
+    train.load_checkpoint(path, models.lenet5(num_classes=5))
+except train.CheckpointError as err:
+    print(err)
+"""),
+    md("""
 ## Summary
 
 * A CNN is a stack of [conv → ReLU]×k → pool blocks, maps shrinking and deepening, then a small
