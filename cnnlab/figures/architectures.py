@@ -97,8 +97,8 @@ def residual_unit():
             _arrow(ax, (x0 + 0.5, 0.45), (x0 + 1.2, 1.63))
             _arrow(ax, (x0 + 1.2, 2.16), (x0 + 0.15, 3.32))
         else:
-            _arrow(ax, (x0 + 0.6, 0.45), (x0 + 0.15, 3.32), connectionstyle="arc3,rad=-0.4")
-            ax.text(x0 + 0.55, 1.9, "identity", fontsize=8, color="#555")
+            _arrow(ax, (x0 + 0.6, 0.45), (x0 + 0.15, 3.32), connectionstyle="arc3,rad=0.35")
+            ax.text(x0 + 0.95, 1.9, "identity", fontsize=8, color="#555")
         ax.text(x0, 3.9, "ReLU → output", ha="center", fontsize=8)
     return fig
 
