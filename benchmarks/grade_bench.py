@@ -3,7 +3,7 @@
 Builds a temporary course with N simulated submissions of assignment 1 (a mix of the reference
 solution, the untouched release notebook and answers with one mistake), grades them once with
 nbgrader alone (one process, one submission after the other, sandboxed kernel) and once with the
-parallel grader (``--jobs`` = CPU count, with out-of-band verification), prints both wall-clock
+parallel grader (``--jobs`` = CPU count) with and without out-of-band verification, prints both wall-clock
 times and their ratio, and checks that every student's per-question scores are identical.
 
     python benchmarks/grade_bench.py [--students 40] [--jobs N]
@@ -80,8 +80,8 @@ def main() -> None:
     print(blas_report())
     base = Path(tempfile.mkdtemp(prefix="cnnlab-grade-bench-"))
     try:
-        seq, par = base / "sequential", base / "parallel"
-        for root in (seq, par):
+        seq, par, plain = base / "sequential", base / "parallel", base / "parallel-no-verify"
+        for root in (seq, par, plain):
             _course(root, "init")
             _course(root, "nbgrader", "generate_assignment", A)
             _submissions(root, args.students)
@@ -93,12 +93,18 @@ def main() -> None:
         start = time.perf_counter()
         _course(par, "grade", A, "--jobs", str(args.jobs))
         t_par = time.perf_counter() - start
-        same = _scores(seq) == _scores(par)
+        start = time.perf_counter()
+        _course(plain, "grade", A, "--jobs", str(args.jobs), "--no-verify")
+        t_plain = time.perf_counter() - start
+        same = _scores(seq) == _scores(par) == _scores(plain)
         print(f"{args.students} submissions of {A}")
         print(f"  nbgrader autograde (sequential):            {t_seq:7.1f} s  ({t_seq / args.students:.2f} s each)")
         print(f"  cnnlab.course grade --jobs {args.jobs} (+verification): {t_par:7.1f} s  "
               f"({t_par / args.students:.2f} s each)")
-        print(f"  speed-up: {t_seq / t_par:.2f}x   identical per-question scores: {same}")
+        print(f"  cnnlab.course grade --jobs {args.jobs} --no-verify:     {t_plain:7.1f} s  "
+              f"({t_plain / args.students:.2f} s each)")
+        print(f"  ratio sequential / parallel: {t_seq / t_par:.2f}x with verification, "
+              f"{t_seq / t_plain:.2f}x without;  identical per-question scores: {same}")
         if not same:
             sys.exit(1)
     finally:
