@@ -297,7 +297,7 @@ class ConvolutionExplorer(Explorer):
             out_png = R.png_bytes(R.upscale(np.full((1, 1, 3), 235, np.uint8), 60))
         else:
             vmin, vmax = R.symmetric_limits(out_full)
-            orgb = R.to_rgb(out_view, "RdBu_r", vmin, vmax)
+            orgb = R.to_rgb(out_view, "RdBu_r", vmin, vmax, nan_color=(185, 185, 185))
             ocell = R.cell_size_for(orgb.shape, target=240)
             obig = R.upscale(orgb, ocell)
             R.draw_grid(obig, ocell)
@@ -375,7 +375,7 @@ class ConvolutionExplorer(Explorer):
         caption = lambda t: W.HTML(f"<b>{t}</b>")  # noqa: E731
         left = W.VBox([caption("input (blue = zero padding, orange = window)"), self._w_input])
         middle = W.VBox([caption("kernel (editable)"), self._w_kernel_grid])
-        right = W.VBox([caption("output map"), self._w_output, self._w_cell])
+        right = W.VBox([caption("output map (dark grey = not computed yet)"), self._w_output, self._w_cell])
         controls = W.HBox([W.VBox([self._w_image, self._w_kernel, self._w_padding]),
                            W.VBox([self._w_stride, self._w_dilation, self._w_bias])])
         return W.VBox([controls, W.HBox([left, middle, right]), W.HBox([self._w_play, self._w_position]),
