@@ -5,22 +5,13 @@ without outputs. Heavy lifting lives in ``cnnlab.detection``; cells stay short.
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _nbwrite import ROOT, code, md, write  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
 NAME = "07_localization_and_detection.ipynb"
-
-
-def md(text: str):
-    return new_markdown_cell(text.strip("\n"))
-
-
-def code(text: str):
-    return new_code_cell(text.strip("\n"))
-
 
 CELLS = [
     md("""
@@ -473,16 +464,7 @@ print(f"discriminator loss {d_loss.item():.3f}, generator loss {g_loss.item():.3
 
 
 def main() -> Path:
-    nb = new_notebook(cells=CELLS, metadata={
-        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-        "language_info": {"name": "python"},
-    })
-    for i, cell in enumerate(nb.cells):
-        cell["id"] = f"07-{i:03d}"
-    path = ROOT / "notebooks" / NAME
-    nbformat.validate(nb)
-    path.write_text(nbformat.writes(nb) + "\n")
-    return path
+    return write(NAME, CELLS)
 
 
 if __name__ == "__main__":

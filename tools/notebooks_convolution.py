@@ -5,35 +5,11 @@ stored without outputs.  Prose and code live here so that a diff shows what chan
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-
-ROOT = Path(__file__).resolve().parents[1]
-SETUP = "import cnnlab\n\ndevice = cnnlab.hello()"
-
-
-def md(text: str):
-    return new_markdown_cell(text.strip("\n"))
-
-
-def code(text: str):
-    return new_code_cell(text.strip("\n"))
-
-
-def write(name: str, cells: list) -> Path:
-    nb = new_notebook(cells=cells, metadata={
-        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-        "language_info": {"name": "python"},
-    })
-    for i, cell in enumerate(nb.cells):
-        cell["id"] = f"{Path(name).stem[:2]}-{i:03d}"
-    path = ROOT / "notebooks" / name
-    nbformat.validate(nb)
-    path.write_text(nbformat.writes(nb) + "\n")
-    return path
-
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _nbwrite import ROOT, SETUP, code, md, write  # noqa: E402
 
 # --------------------------------------------------------------------------- 00
 WELCOME = [
