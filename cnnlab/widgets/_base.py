@@ -44,3 +44,29 @@ class Explorer:
 
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs)
+
+
+class SlidingWindow:
+    """Mixin for explorers that sweep a window over an output grid.
+
+    The subclass provides ``output_shape`` (rows, cols) and an integer ``position``
+    (the current output cell in row-major order); this derives the rest.
+    """
+
+    output_shape: tuple[int, int]
+    position: int
+
+    @property
+    def n_positions(self) -> int:
+        h, w = self.output_shape
+        return h * w
+
+    @property
+    def is_empty(self) -> bool:
+        """True when the settings leave no room for a single window (the output would be 0 x 0)."""
+        return self.n_positions == 0
+
+    @property
+    def cell(self) -> tuple[int, int]:
+        """(row, col) of the current output cell."""
+        return divmod(self.position, max(self.output_shape[1], 1))

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from . import _render as R
-from ._base import Explorer
+from ._base import Explorer, SlidingWindow
 from .samples import IMAGES, KERNELS, sample_image
 
 PADDING_CHOICES: list[tuple[str, Any]] = [
@@ -52,7 +52,7 @@ def size_formula(n: int, f: int, pads: tuple[int, int], s: int, d: int = 1, axis
     return f"{expr} = ⌊{padded - eff}/{s}⌋ + 1 = {(padded - eff) // s + 1}"
 
 
-class ConvolutionExplorer(Explorer):
+class ConvolutionExplorer(SlidingWindow, Explorer):
     """Interactive 2-D convolution (cross-correlation, as deep learning uses it) of one image with one kernel.
 
     Parameters: ``image`` (a name from ``samples.IMAGES`` or an HxW / HxWx3 array),
@@ -210,22 +210,6 @@ class ConvolutionExplorer(Explorer):
     @property
     def output_shape(self) -> tuple[int, int]:
         return self._computed()["shape"]
-
-    @property
-    def n_positions(self) -> int:
-        h, w = self.output_shape
-        return h * w
-
-    @property
-    def is_empty(self) -> bool:
-        """True when the settings leave no room for a single window (the output would be 0 x 0)."""
-        return self.n_positions == 0
-
-    @property
-    def cell(self) -> tuple[int, int]:
-        """(row, col) of the current output cell."""
-        w = max(self.output_shape[1], 1)
-        return divmod(self.position, w)
 
     def window(self) -> tuple[np.ndarray, np.ndarray]:
         """Row and column indices, in the padded input, of the taps of the current window."""

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from . import _render as R
-from ._base import Explorer
+from ._base import Explorer, SlidingWindow
 from .convolution import size_formula
 
 INPUT: R.Color = (110, 160, 220)
@@ -40,7 +40,7 @@ PADDING_CHOICES: list[tuple[str, Any]] = [
 ]
 
 
-class PaddingStrideExplorer(Explorer):
+class PaddingStrideExplorer(SlidingWindow, Explorer):
     """A square n x n input, an f x f kernel, padding, stride and dilation; position steps through the output."""
 
     def __init__(self, preset: str | None = "padding, strides", n: int | None = None, f: int | None = None,
@@ -111,24 +111,14 @@ class PaddingStrideExplorer(Explorer):
     @property
     def output_shape(self) -> tuple[int, int]:
         """(rows, cols) of the output; (0, 0) when the kernel does not fit."""
+        from cnnlab import ops
+
         ph, pw = self.padded_size
-        eff = self.effective_kernel
-        if eff > ph or eff > pw:
+        if self.effective_kernel > min(ph, pw):
             return (0, 0)
-        return ((ph - eff) // self.stride + 1, (pw - eff) // self.stride + 1)
-
-    @property
-    def n_positions(self) -> int:
-        h, w = self.output_shape
-        return h * w
-
-    @property
-    def is_empty(self) -> bool:
-        return self.n_positions == 0
-
-    @property
-    def cell(self) -> tuple[int, int]:
-        return divmod(self.position, max(self.output_shape[1], 1))
+        top, bottom, left, right = self.pads
+        return (ops.conv_output_size(self.n, self.f, (top, bottom), self.stride, self.dilation),
+                ops.conv_output_size(self.n, self.f, (left, right), self.stride, self.dilation))
 
     def taps(self) -> tuple[np.ndarray, np.ndarray]:
         """Row and column indices (in the padded input) that the kernel touches at the current position."""
