@@ -57,6 +57,8 @@ if c is not None:
     c.Execute.timeout = CELL_TIMEOUT_S
     c.Execute.shutdown_kernel = "immediate"  # saves ~0.7 s per submission
     c.Exchange.root = str(EXCHANGE)
+    # The jupytext text source beside each assignment notebook holds the solutions: never release it.
+    c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.pct.py"]
     # Autograde runs student code in a bubblewrap sandbox kernel (no course directory, no
     # gradebook, no network, unprivileged, memory/process/file limits); without bwrap a
     # warning says so and the plain python3 kernel is used.

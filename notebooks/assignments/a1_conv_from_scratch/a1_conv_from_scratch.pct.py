@@ -1,0 +1,286 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,.pct.py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Assignment 1 — convolution and pooling from scratch
+#
+# You will write, in plain NumPy, the pieces every CNN framework hides: the output-size formula,
+# "same" padding, the forward pass of a convolution and of max/average pooling, and (for extra
+# points) the backward passes and a vectorised convolution.
+#
+# **Rules**
+# - Work in the cells marked `# YOUR CODE HERE` and delete the `raise NotImplementedError()` line.
+# - Arrays use PyTorch's layout: inputs `(N, C, H, W)`, weights `(K, C, kh, kw)`, biases `(K,)`.
+# - **Do not hard-code sizes.** Read every size from the arguments: the hidden tests use other
+#   batch sizes, channel counts, rectangular images and kernels, strides and paddings.
+# - Write the code yourself: an answer that calls `cnnlab.ops`, `torch` or `scipy` convolution or
+#   pooling functions gets no points for that question (the grader checks).
+# - Run the test cell under each answer. Passing the visible tests is necessary, not sufficient:
+#   hidden tests check the same function on many more inputs, in float64.
+# - Before submitting: *Kernel → Restart and Run All*, and check that nothing fails unexpectedly.
+
+# %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import cnnlab
+device = cnnlab.hello()
+
+import numpy as np
+from cnnlab.grading import a1 as checks
+
+
+# %% [markdown]
+# ## 1. Output size (2 points)
+#
+# A window of size `f` slides with stride `s` over an input of length `n` padded with `p` zeros on
+# each side. Return the number of positions, rounding down when the last window does not fit.
+
+# %% nbgrader={"grade": false, "grade_id": "output_size", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def output_size(n, f, p=0, s=1):
+    """Output length of a convolution along one axis."""
+    ### BEGIN SOLUTION
+    return (n + 2 * p - f) // s + 1
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_output_size", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+assert output_size(6, 3) == 4, "a 6x6 image and a 3x3 kernel give a 4x4 output"
+assert output_size(7, 3, p=1, s=2) == 4
+checks.check_output_size(output_size)
+### BEGIN HIDDEN TESTS
+checks.check_output_size(output_size, hidden=True)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 2. "Same" padding (2 points)
+#
+# Return `(before, after)`: the zeros to add on each side of an axis of length `n` so that a window
+# of size `f` with stride `s` gives `ceil(n / s)` outputs (TensorFlow's rule). When the total is odd,
+# the extra zero goes **after** (bottom/right).
+
+# %% nbgrader={"grade": false, "grade_id": "same_padding", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def same_padding(n, f, s=1):
+    """(before, after) zero padding for 'same' output size ceil(n / s)."""
+    ### BEGIN SOLUTION
+    out = -(-n // s)
+    total = max((out - 1) * s + f - n, 0)
+    return total // 2, total - total // 2
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_same_padding", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+assert tuple(same_padding(5, 3, 1)) == (1, 1)
+assert tuple(same_padding(6, 4, 1)) == (1, 2)
+checks.check_same_padding(same_padding)
+### BEGIN HIDDEN TESTS
+checks.check_same_padding(same_padding, hidden=True)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 3. Convolution, forward pass (4 points)
+#
+# `x` has shape `(N, C, H, W)`, `w` shape `(K, C, kh, kw)`, `b` shape `(K,)`. Pad `x` with `padding`
+# zeros on the top, bottom, left and right (not on the batch or channel axes), slide each filter
+# with step `stride` and return `out` of shape `(N, K, H_out, W_out)` with
+# `out[n, k, i, j] = b[k] + sum(x_pad[n, :, i*stride : i*stride+kh, j*stride : j*stride+kw] * w[k])`.
+# Loops are fine here. Hint: `np.pad`.
+
+# %% nbgrader={"grade": false, "grade_id": "conv_forward", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def conv_forward(x, w, b, stride=1, padding=0):
+    """Naive 2-D convolution (cross-correlation), NCHW."""
+    ### BEGIN SOLUTION
+    n, c, h, wd = x.shape
+    k, _, kh, kw = w.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    ho = (h + 2 * padding - kh) // stride + 1
+    wo = (wd + 2 * padding - kw) // stride + 1
+    out = np.zeros((n, k, ho, wo))
+    for i in range(ho):
+        for j in range(wo):
+            patch = xp[:, :, i * stride : i * stride + kh, j * stride : j * stride + kw]
+            for f in range(k):
+                out[:, f, i, j] = (patch * w[f]).sum(axis=(1, 2, 3)) + b[f]
+    return out
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_conv_forward", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
+edge = np.zeros((1, 1, 6, 6)); edge[..., :3] = 1.0          # bright left, dark right
+kernel = np.array([[1.0, 0.0, -1.0]] * 3).reshape(1, 1, 3, 3)  # vertical edge detector
+out = conv_forward(edge, kernel, np.zeros(1))
+assert out.shape == (1, 1, 4, 4), f"expected (1, 1, 4, 4), got {out.shape}"
+assert np.all(out[0, 0, :, 1:3] == 3) and np.all(out[0, 0, :, [0, 3]] == 0), "the edge shows as a bright band"
+checks.check_conv_forward(conv_forward)
+### BEGIN HIDDEN TESTS
+checks.check_conv_forward(conv_forward, hidden=True)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 4. Pooling, forward pass (3 + 2 points)
+#
+# Max and average pooling with a `size × size` window moving by `stride` (default: `size`) over
+# height and width, each channel separately; no padding. The output has shape
+# `(N, C, H_out, W_out)`.
+
+# %% nbgrader={"grade": false, "grade_id": "max_pool_forward", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def max_pool_forward(x, size, stride=None):
+    """Max pooling over height and width, NCHW."""
+    ### BEGIN SOLUTION
+    stride = stride or size
+    n, c, h, w = x.shape
+    ho, wo = (h - size) // stride + 1, (w - size) // stride + 1
+    out = np.zeros((n, c, ho, wo))
+    for i in range(ho):
+        for j in range(wo):
+            out[:, :, i, j] = x[:, :, i * stride : i * stride + size, j * stride : j * stride + size].max(axis=(2, 3))
+    return out
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_max_pool_forward", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+x = np.arange(32.0).reshape(1, 2, 4, 4)
+out = max_pool_forward(x, 2)
+assert out.shape == (1, 2, 2, 2)
+assert np.array_equal(out[0, 0], [[5, 7], [13, 15]])
+checks.check_max_pool_forward(max_pool_forward)
+### BEGIN HIDDEN TESTS
+checks.check_max_pool_forward(max_pool_forward, hidden=True)
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": false, "grade_id": "avg_pool_forward", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def avg_pool_forward(x, size, stride=None):
+    """Average pooling over height and width, NCHW."""
+    ### BEGIN SOLUTION
+    stride = stride or size
+    n, c, h, w = x.shape
+    ho, wo = (h - size) // stride + 1, (w - size) // stride + 1
+    out = np.zeros((n, c, ho, wo))
+    for i in range(ho):
+        for j in range(wo):
+            out[:, :, i, j] = x[:, :, i * stride : i * stride + size, j * stride : j * stride + size].mean(axis=(2, 3))
+    return out
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_avg_pool_forward", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+out = avg_pool_forward(np.arange(32.0).reshape(1, 2, 4, 4), 2)
+assert np.allclose(out[0, 0], [[2.5, 4.5], [10.5, 12.5]])
+checks.check_avg_pool_forward(avg_pool_forward)
+### BEGIN HIDDEN TESTS
+checks.check_avg_pool_forward(avg_pool_forward, hidden=True)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 5. Why pool? (2 points, graded by hand)
+#
+# Using your `max_pool_forward`, compare a 2×2 max pooling of an image with that of the same image
+# shifted right by one pixel, then by two pixels. In two or three sentences: what changes, what
+# does not, and what does that say about the invariance pooling buys a CNN?
+
+# %%
+img = np.zeros((1, 1, 8, 8)); img[0, 0, 2, 2] = 1.0  # one bright pixel
+for shift in (0, 1, 2):
+    print(shift, max_pool_forward(np.roll(img, shift, axis=3), 2)[0, 0].astype(int).tolist())
+
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written_pooling_shift", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# ### BEGIN SOLUTION
+# A one-pixel shift keeps the bright pixel inside the same 2×2 window, so the pooled map is
+# unchanged; a two-pixel shift moves it into the next window and the pooled map shifts by one.
+# Max pooling therefore gives invariance to small translations (up to the window size), not to
+# large ones.
+# ### END SOLUTION
+
+# %% [markdown]
+# ## 6. Extra: backward passes (3 + 2 points)
+#
+# Given `dout`, the gradient of the loss with respect to the output, return the gradients with
+# respect to the inputs. They are checked against a numerical gradient (`cnnlab.gradcheck`): you
+# can do the same with `cnnlab.gradcheck.numerical_gradient` before running the tests.
+
+# %% nbgrader={"grade": false, "grade_id": "conv_backward", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def conv_backward(dout, x, w, b, stride=1, padding=0):
+    """Gradients (dx, dw, db) of conv_forward."""
+    ### BEGIN SOLUTION
+    n, c, h, wd = x.shape
+    k, _, kh, kw = w.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    dxp = np.zeros_like(xp)
+    dw = np.zeros_like(w)
+    db = dout.sum(axis=(0, 2, 3))
+    ho, wo = dout.shape[2], dout.shape[3]
+    for i in range(ho):
+        for j in range(wo):
+            rows = slice(i * stride, i * stride + kh)
+            cols = slice(j * stride, j * stride + kw)
+            patch = xp[:, :, rows, cols]
+            g = dout[:, :, i, j]
+            dw += np.tensordot(g, patch, axes=([0], [0]))
+            dxp[:, :, rows, cols] += np.tensordot(g, w, axes=([1], [0]))
+    dx = dxp[:, :, padding : padding + h, padding : padding + wd]
+    return dx, dw, db
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_conv_backward", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+checks.check_conv_backward(conv_backward)
+### BEGIN HIDDEN TESTS
+checks.check_conv_backward(conv_backward, hidden=True)
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": false, "grade_id": "max_pool_backward", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def max_pool_backward(dout, x, size, stride=None):
+    """Gradient dx of max_pool_forward: each window's gradient goes to its maximum."""
+    ### BEGIN SOLUTION
+    stride = stride or size
+    dx = np.zeros_like(x)
+    ho, wo = dout.shape[2], dout.shape[3]
+    for i in range(ho):
+        for j in range(wo):
+            win = x[:, :, i * stride : i * stride + size, j * stride : j * stride + size]
+            mask = win == win.max(axis=(2, 3), keepdims=True)
+            dx[:, :, i * stride : i * stride + size, j * stride : j * stride + size] += (
+                mask * dout[:, :, i, j][:, :, None, None])
+    return dx
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_max_pool_backward", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+checks.check_max_pool_backward(max_pool_backward)
+### BEGIN HIDDEN TESTS
+checks.check_max_pool_backward(max_pool_backward, hidden=True)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 7. Extra: a fast convolution (2 points)
+#
+# Same result as `conv_forward`, but fast: loop at most over the kernel positions (or use
+# `np.lib.stride_tricks.sliding_window_view` and `np.tensordot`/`np.einsum`). The test times it
+# against cnnlab's own im2col convolution in the same process; within 25× passes.
+
+# %% nbgrader={"grade": false, "grade_id": "conv_forward_fast", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def conv_forward_fast(x, w, b, stride=1, padding=0):
+    """Vectorised 2-D convolution, NCHW."""
+    ### BEGIN SOLUTION
+    k, _, kh, kw = w.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    win = np.lib.stride_tricks.sliding_window_view(xp, (kh, kw), axis=(2, 3))[:, :, ::stride, ::stride]
+    return np.einsum("nchwij,kcij->nkhw", win, w, optimize=True) + b[None, :, None, None]
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_conv_forward_fast", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+checks.check_conv_forward_fast(conv_forward_fast)
+### BEGIN HIDDEN TESTS
+checks.check_conv_forward_fast(conv_forward_fast, hidden=True)
+### END HIDDEN TESTS
