@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from cnnlab.grading.errors import ReferenceUsedError
+from cnnlab.checks.errors import ReferenceUsedError
 
 from . import wire
 from .sandbox import sandbox_command

@@ -19,7 +19,7 @@ from typing import Any
 
 import nbformat
 
-from cnnlab.grading.errors import GradingError
+from cnnlab.checks.errors import GradingError
 from cnnlab.grading.spec import GradedCheck, graded_cells
 
 from .remote import RemoteFunction, StudentCrashed, StudentProcess

@@ -8,8 +8,8 @@ by ``python -m cnnlab.course grade``.
 """
 from __future__ import annotations
 
-from .arrays import check_array, shape_hint
-from .errors import GradingError, ReferenceUsedError
+from cnnlab.checks.arrays import check_array, shape_hint
+from cnnlab.checks.errors import GradingError, ReferenceUsedError
 from .forbidden import forbid, referenced_forbidden
 from .functions import Case, check_function, describe_case, random_cases
 

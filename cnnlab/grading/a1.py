@@ -15,7 +15,7 @@ import numpy as np
 from cnnlab import ops
 from cnnlab.gradcheck import numerical_gradient
 
-from .errors import GradingError
+from cnnlab.checks.errors import GradingError
 from .functions import Case, check_function, random_cases
 from .spec import GradedCheck, via
 

@@ -17,7 +17,7 @@ from torch import nn
 
 from cnnlab.models import blocks
 
-from .errors import GradingError, ReferenceUsedError
+from cnnlab.checks.errors import GradingError, ReferenceUsedError
 from .functions import Case, check_function, random_cases
 from .spec import GradedCheck, via
 

@@ -19,7 +19,7 @@ import textwrap
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from .errors import ReferenceUsedError
+from cnnlab.checks.errors import ReferenceUsedError
 
 Ref = Callable[..., Any] | str
 

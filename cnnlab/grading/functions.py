@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from .arrays import _to_numpy, check_array
-from .errors import GradingError, ReferenceUsedError
+from cnnlab.checks.arrays import _to_numpy, check_array
+from cnnlab.checks.errors import GradingError, ReferenceUsedError
 from .forbidden import Ref, forbid, referenced_forbidden
 
 

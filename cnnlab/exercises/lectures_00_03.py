@@ -1,9 +1,4 @@
-"""Self-checks for the ungraded exercises at the end of the lecture notebooks.
-
-Each ``check_*`` function prints a short confirmation when the answer is right
-and otherwise raises ``cnnlab.grading.GradingError`` (an AssertionError) whose
-message says what differs and gives a hint.  Nothing here is graded.
-"""
+"""Self-checks for the exercises of lectures 00-03 (pixels, convolution, padding, pooling)."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -11,7 +6,10 @@ from typing import Any
 
 import numpy as np
 
-from cnnlab.grading import GradingError, check_array
+from cnnlab.checks import GradingError, check_array
+
+from ._core import ok as _ok
+from ._core import self_check
 
 __all__ = [
     "check_correlate2d", "check_dense_vs_conv", "check_horizontal_edges", "check_max_pool_2x2",
@@ -19,9 +17,6 @@ __all__ = [
     "check_torch_to_tf_weights",
 ]
 
-
-def _ok(text: str) -> None:
-    print(f"✓ Correct: {text}")
 
 
 def _call(fn: Callable, *args: Any, what: str) -> Any:
@@ -43,6 +38,7 @@ def _number(value: Any, what: str) -> float:
 
 
 # ----------------------------------------------------------------- lecture 00
+@self_check
 def check_pixel_count(answer: Any) -> None:
     """How many numbers describe a 28x28 colour (RGB) image?"""
     got = _number(answer, "your answer")
@@ -53,6 +49,7 @@ def check_pixel_count(answer: Any) -> None:
 
 
 # ----------------------------------------------------------------- lecture 01
+@self_check
 def check_dense_vs_conv(dense_params: Any, conv_params: Any) -> None:
     """Parameters (weights + biases) of a dense layer 32x32x3 -> 100 units, and of a 3x3 conv layer 3 -> 16 filters."""
     dense = _number(dense_params, "dense_params")
@@ -75,6 +72,7 @@ def _top_bright_6x6() -> np.ndarray:
     return img
 
 
+@self_check
 def check_horizontal_edges(out: Any) -> None:
     """The 4x4 output of the horizontal-edge kernel [[1,1,1],[0,0,0],[-1,-1,-1]] on a 6x6 image bright on top."""
     from cnnlab import ops
@@ -90,6 +88,7 @@ def check_horizontal_edges(out: Any) -> None:
     _ok("the edge shows up as a band of 30s in the middle two rows.")
 
 
+@self_check
 def check_correlate2d(fn: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> None:
     """``fn(image, kernel)``: 2-D cross-correlation of an HxW image with a kh x kw kernel, no padding, stride 1."""
     from cnnlab import ops
@@ -110,6 +109,7 @@ def check_correlate2d(fn: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Non
     _ok("your loops match cnnlab.ops.conv2d on 4 random cases, including non-square ones.")
 
 
+@self_check
 def check_torch_to_tf_weights(fn: Callable[[np.ndarray], np.ndarray]) -> None:
     """``fn(w)``: PyTorch weights [out, in, kh, kw] -> TensorFlow weights [kh, kw, in, out]."""
     from cnnlab import ops
@@ -122,6 +122,7 @@ def check_torch_to_tf_weights(fn: Callable[[np.ndarray], np.ndarray]) -> None:
 
 
 # ----------------------------------------------------------------- lecture 02
+@self_check
 def check_output_size(fn: Callable[[int, int, int, int], int]) -> None:
     """``fn(n, f, p, s)`` -> floor((n + 2p - f) / s) + 1."""
     cases = [(6, 3, 0, 1), (5, 3, 1, 1), (7, 3, 1, 2), (6, 3, 1, 2), (10, 4, 0, 3), (32, 5, 2, 1), (224, 7, 3, 2),
@@ -144,6 +145,7 @@ def check_output_size(fn: Callable[[int, int, int, int], int]) -> None:
     _ok(f"your formula agrees on {len(cases)} cases, including ones where the floor matters.")
 
 
+@self_check
 def check_same_padding(pads: Any) -> None:
     """(before, after) padding TensorFlow's "same" uses for n=10, f=3, s=2 along one axis."""
     try:
@@ -162,6 +164,7 @@ def check_same_padding(pads: Any) -> None:
 
 
 # ----------------------------------------------------------------- lecture 03
+@self_check
 def check_max_pool_2x2(fn: Callable[[np.ndarray], np.ndarray]) -> None:
     """``fn(x)``: 2x2 max pooling with stride 2 of an HxW array (an odd last row/column is dropped)."""
     from cnnlab import ops
@@ -181,6 +184,7 @@ def check_max_pool_2x2(fn: Callable[[np.ndarray], np.ndarray]) -> None:
     _ok("your pooling matches cnnlab.ops.max_pool2d, odd sizes included.")
 
 
+@self_check
 def check_pool_output_shape(shape: Any) -> None:
     """Shape after 2x2 max pooling (stride 2) of an NCHW batch of shape (8, 64, 55, 55)."""
     try:

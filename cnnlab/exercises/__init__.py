@@ -1,0 +1,14 @@
+"""Self-checked exercises for the lecture notebooks (ungraded).
+
+Each lecture's checks live in their own module and are re-exported here, so a notebook
+writes ``from cnnlab import exercises`` and calls ``exercises.check_...(answer)``. See
+``cnnlab.exercises._core`` for how a check reports "not attempted yet", a wrong answer
+or a right one.
+"""
+from __future__ import annotations
+
+from ._core import STRICT_ENV, NotAttempted, self_check, strict
+from .lectures_00_03 import *  # noqa: F403
+from .lectures_00_03 import __all__ as _l00_03
+
+__all__ = ["STRICT_ENV", "NotAttempted", "self_check", "strict", *_l00_03]

@@ -1,0 +1,71 @@
+"""How a lecture self-check behaves: quiet on "not attempted", kind on a wrong answer.
+
+A check is a function that raises ``GradingError`` with a student-facing message when the
+answer is wrong. ``@self_check`` wraps it so that in a student's notebook
+
+* an answer left as ``None`` (or ``...``) prints "not attempted yet" and returns False,
+* a wrong answer prints the check's message and returns False,
+* a right answer prints the check's confirmation and returns True,
+
+and nothing raises, so "Run All" goes on to the next cell. With the environment variable
+``CNNLAB_EXERCISES_STRICT=1`` (set by the test suite when it runs the lectures with their
+solutions filled in) anything but a right answer raises instead.
+"""
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from cnnlab.checks import GradingError
+
+STRICT_ENV = "CNNLAB_EXERCISES_STRICT"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class NotAttempted(GradingError):
+    """Raised (in strict mode only) for an answer still left as None."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, kind="none")
+
+
+def strict() -> bool:
+    """True when checks must raise instead of printing (the solutions run of the test suite)."""
+    return os.environ.get(STRICT_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _unanswered(value: Any) -> bool:
+    return value is None or value is Ellipsis
+
+
+def self_check(check: F) -> F:
+    """Wrap ``check(*answers)`` with the student-friendly behaviour described in the module."""
+
+    @functools.wraps(check)
+    def run(*answers: Any, **kwargs: Any) -> bool:
+        if not answers and not kwargs:
+            raise TypeError(f"{check.__name__}() needs your answer as its argument")
+        if any(_unanswered(a) for a in (*answers, *kwargs.values())):
+            text = f"… {check.__name__.removeprefix('check_')}: not attempted yet — replace None with your answer."
+            if strict():
+                raise NotAttempted(text)
+            print(text)
+            return False
+        try:
+            check(*answers, **kwargs)
+        except GradingError as exc:
+            if strict():
+                raise
+            print(f"✗ Not yet: {exc}")
+            return False
+        return True
+
+    return run  # type: ignore[return-value]
+
+
+def ok(text: str) -> None:
+    """Print the confirmation of a right answer."""
+    print(f"✓ Correct: {text}")
