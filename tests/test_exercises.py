@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from cnnlab import exercises as ex
-from cnnlab.grading import GradingError
+from cnnlab.checks import GradingError
 
 
 def _correlate(x, k):

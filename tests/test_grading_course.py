@@ -16,7 +16,7 @@ from cnnlab.course import wire
 from cnnlab.course.remote import RemoteFunction, StudentProcess
 from cnnlab.course.sandbox import sandbox_command
 from cnnlab.course.verify import cells_to_run, static_forbidden, verify_notebook
-from cnnlab.grading import GradingError, a1
+from cnnlab.course.grading import GradingError, a1
 
 REPO = Path(__file__).resolve().parents[1]
 A1_SOURCE = REPO / "notebooks" / "assignments" / "a1_conv_from_scratch" / "a1_conv_from_scratch.ipynb"
@@ -87,8 +87,8 @@ def test_verification_ignores_kernel_tricks(tmp_path):
     nb = nbformat.read(str(A1_SOURCE), as_version=4)
     for cell in nb.cells:
         if cell.metadata.get("nbgrader", {}).get("grade_id") == "output_size":
-            cell.source = ("import numpy, cnnlab.grading\nnumpy.allclose = lambda *a, **k: True\n"
-                           "cnnlab.grading.check_function = lambda *a, **k: 1\n"
+            cell.source = ("import numpy, cnnlab.course.grading\nnumpy.allclose = lambda *a, **k: True\n"
+                           "cnnlab.course.grading.check_function = lambda *a, **k: 1\n"
                            "checks.check_output_size = lambda *a, **k: None\n"
                            "def output_size(n, f, p=0, s=1):\n    return (n - f) // s + 1\n")
     path = tmp_path / "sub.ipynb"

@@ -15,7 +15,7 @@ import traceback
 from typing import Any
 
 from cnnlab.course import wire
-from cnnlab.grading.forbidden import forbid
+from cnnlab.course.grading.forbidden import forbid
 
 
 class _CellTimeout(BaseException):

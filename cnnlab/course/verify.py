@@ -20,7 +20,7 @@ from typing import Any
 import nbformat
 
 from cnnlab.checks.errors import GradingError
-from cnnlab.grading.spec import GradedCheck, graded_cells
+from cnnlab.course.grading.spec import GradedCheck, graded_cells
 
 from .remote import RemoteFunction, StudentCrashed, StudentProcess
 
@@ -150,7 +150,7 @@ def static_forbidden(solutions: list[str], refs: set[str]) -> dict[str, list[str
 
 
 def _all_forbidden(module_checks: dict[str, GradedCheck], assignment: str) -> set[str]:
-    from cnnlab.grading.spec import ASSIGNMENT_MODULES
+    from cnnlab.course.grading.spec import ASSIGNMENT_MODULES
 
     module = importlib.import_module(ASSIGNMENT_MODULES[assignment])
     refs: set[str] = set()

@@ -36,7 +36,7 @@ import cnnlab
 device = cnnlab.hello()
 
 import numpy as np
-from cnnlab.grading import a1 as checks
+from cnnlab.course.grading import a1 as checks
 
 
 # %% [markdown]

@@ -35,7 +35,7 @@ device = cnnlab.hello()
 
 import torch
 from torch import nn
-from cnnlab.grading import a2 as checks
+from cnnlab.course.grading import a2 as checks
 
 
 # %% [markdown]

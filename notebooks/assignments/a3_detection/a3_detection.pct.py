@@ -33,7 +33,7 @@ import cnnlab
 device = cnnlab.hello()
 
 import torch
-from cnnlab.grading import a3 as checks
+from cnnlab.course.grading import a3 as checks
 
 
 # %% [markdown]

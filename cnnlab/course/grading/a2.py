@@ -84,7 +84,7 @@ def _block_check(student_cls: Any, reference_cls: Callable[..., nn.Module], case
         if isinstance(expected, str):
             _compare_names(got, expected, what)
         else:
-            from .arrays import check_array
+            from cnnlab.checks.arrays import check_array
 
             check_array(got, expected, what=what, rtol=1e-7, atol=1e-9, hint=hint)
 

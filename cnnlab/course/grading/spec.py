@@ -1,6 +1,6 @@
 """How an assignment's graded test cells map onto checks, for the out-of-band grader.
 
-Each assignment module (``cnnlab.grading.a1`` ...) exposes ``GRADED_CELLS``: the test
+Each assignment module (``cnnlab.course.grading.a1`` ...) exposes ``GRADED_CELLS``: the test
 cell's nbgrader ``grade_id`` → a :class:`GradedCheck` naming the check function and the
 student objects (by their names in the notebook) it receives. The notebooks' test cells
 call the same check functions, so the kernel and the out-of-band run agree.
@@ -15,9 +15,9 @@ from typing import Any
 
 # assignment id -> module with GRADED_CELLS
 ASSIGNMENT_MODULES = {
-    "a1_conv_from_scratch": "cnnlab.grading.a1",
-    "a2_blocks_and_budget": "cnnlab.grading.a2",
-    "a3_detection": "cnnlab.grading.a3",
+    "a1_conv_from_scratch": "cnnlab.course.grading.a1",
+    "a2_blocks_and_budget": "cnnlab.course.grading.a2",
+    "a3_detection": "cnnlab.course.grading.a3",
 }
 
 
