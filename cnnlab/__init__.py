@@ -7,8 +7,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .device import available_devices, device
-from .setup import hello, seed_everything, setup, versions
+from .devices import available_devices, device
+from .session import hello, seed_everything, setup, versions
 
 __all__ = [
     "__version__",

@@ -13,6 +13,7 @@ import pytest
 import torch
 
 import cnnlab.models as M
+from cnnlab.models.googlenet_nets import GOOGLENET_MODULES
 
 TORCH_REFERENCE = {
     "alexnet": 61_100_840,  # torchvision alexnet
@@ -57,7 +58,7 @@ def test_lenet5_count_by_hand():
 
 def test_googlenet_paper_kernel_and_se_overhead():
     # the paper's 5x5 branch adds (25 - 9) * ch5x5red * ch5x5 weights per module
-    extra = 16 * sum(m[1][3] * m[1][4] for m in M.googlenet.__globals__["GOOGLENET_MODULES"] if m != "M")
+    extra = 16 * sum(m[1][3] * m[1][4] for m in GOOGLENET_MODULES if m != "M")
     assert M.count_parameters(build_meta("googlenet", large_kernel=5)) == 6_624_904 + extra
     # SE adds 2*C*C/16 + C/16 + C per bottleneck with C output channels
     se = sum(n * (2 * c * c // 16 + c // 16 + c) for n, c in [(3, 256), (4, 512), (6, 1024), (3, 2048)])
@@ -91,7 +92,7 @@ def test_unknown_name_is_explained():
     with pytest.raises(ValueError, match="unknown architecture 'resnet101'"):
         M.create("resnet101")
     with pytest.raises(ValueError, match="VGG depth must be one of"):
-        M.vgg16.__globals__["VGG"](depth=13)
+        M.VGG(depth=13)
 
 
 def test_zoo_table_rows():

@@ -13,7 +13,7 @@ from .grid import decode_grid, encode_grid
 from .iou import box_intersection, box_iou
 from .metrics import (COCO_IOU_THRESHOLDS, average_precision, evaluate_detections, match_detections,
                       mean_average_precision, precision_recall_curve)
-from .nms import batched_nms, nms, nms_steps
+from .suppression import batched_nms, nms, nms_steps
 
 __all__ = [
     "BOX_FORMATS", "COCO_IOU_THRESHOLDS", "average_precision", "batched_nms", "box_area", "box_convert",

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from .grid import decode_grid
-from .nms import batched_nms
+from .suppression import batched_nms
 
 __all__ = ["GridDetector", "ShapeClassifier", "ShapeLocalizer", "backbone"]
 

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .iou import box_iou
-from .nms import batched_nms
+from .suppression import batched_nms
 
 __all__ = ["crop_windows", "sliding_window_detect", "sliding_windows", "window_training_set"]
 

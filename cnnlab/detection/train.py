@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..device import device as default_device
+from ..devices import device as default_device
 from .grid import encode_grid
 from .iou import box_iou
 from .metrics import evaluate_detections

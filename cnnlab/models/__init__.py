@@ -4,22 +4,25 @@ Every builder takes ``num_classes``, ``in_channels`` and ``small``: ``small=Fals
 published ImageNet configuration (parameter counts equal the reference implementations),
 ``small=True`` a narrow version that trains on the embedded digits (8×8 to 32×32) on a CPU.
 ``create("resnet18", num_classes=10, in_channels=1, small=True)`` builds one by name.
+
+Each family lives in ``<family>_nets.py`` (``vgg_nets.py`` holds ``VGG``, ``vgg11``, ``vgg16``, ...),
+so that no module is hidden behind a builder of the same name; follow that when adding one.
 """
 from __future__ import annotations
 
 from . import blocks
-from .alexnet import AlexNet, alexnet
+from .alexnet_nets import AlexNet, alexnet
 from .blocks import Bottleneck, InceptionModule, ResidualUnit, SeparableConv2d, SEBlock, conv_bn_relu
-from .densenet import DenseNet, densenet121
-from .googlenet import GoogLeNet, googlenet
-from .lecture import lecture_cnn
-from .lenet import LeNet5, lenet5
-from .mobilenet import MobileNetV1, MobileNetV2, mobilenet_v1, mobilenet_v2
-from .resnet import ResNet, resnet18, resnet34, resnet50
-from .senet import se_resnet18, se_resnet50
-from .summary import count_macs, count_parameters, layer_macs, summary
-from .vgg import VGG, vgg11, vgg16, vgg19
-from .xception import Xception, xception
+from .densenet_nets import DenseNet, densenet121
+from .googlenet_nets import GoogLeNet, googlenet
+from .lecture_nets import lecture_cnn
+from .lenet_nets import LeNet5, lenet5
+from .mobilenet_nets import MobileNetV1, MobileNetV2, mobilenet_v1, mobilenet_v2
+from .resnet_nets import ResNet, resnet18, resnet34, resnet50
+from .senet_nets import se_resnet18, se_resnet50
+from .summaries import count_macs, count_parameters, layer_macs, summary
+from .vgg_nets import VGG, vgg11, vgg16, vgg19
+from .xception_nets import Xception, xception
 from .plots import plot_ilsvrc_history, plot_zoo
 from .zoo import ILSVRC_HISTORY, ZOO, create, format_table, zoo_table
 

@@ -13,17 +13,17 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .alexnet import alexnet
-from .densenet import densenet121
-from .googlenet import googlenet
-from .lecture import lecture_cnn
-from .lenet import lenet5
-from .mobilenet import mobilenet_v1, mobilenet_v2
-from .resnet import resnet18, resnet34, resnet50
-from .senet import se_resnet18, se_resnet50
-from .summary import count_macs, count_parameters
-from .vgg import vgg11, vgg16, vgg19
-from .xception import xception
+from .alexnet_nets import alexnet
+from .densenet_nets import densenet121
+from .googlenet_nets import googlenet
+from .lecture_nets import lecture_cnn
+from .lenet_nets import lenet5
+from .mobilenet_nets import mobilenet_v1, mobilenet_v2
+from .resnet_nets import resnet18, resnet34, resnet50
+from .senet_nets import se_resnet18, se_resnet50
+from .summaries import count_macs, count_parameters
+from .vgg_nets import vgg11, vgg16, vgg19
+from .xception_nets import xception
 
 __all__ = ["ZooEntry", "ZOO", "create", "zoo_table", "format_table", "ILSVRC_HISTORY"]
 

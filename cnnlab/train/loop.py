@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from ..device import device as default_device
+from ..devices import device as default_device
 
 __all__ = ["History", "fit", "evaluate", "predict"]
 

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from ..detection.draw import as_hwc, paint_boxes
-from ..detection.nms import nms_steps
+from ..detection.suppression import nms_steps
 from . import _render as R
 from ._base import Explorer
 

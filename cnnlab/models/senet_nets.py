@@ -6,7 +6,7 @@ block before the addition. SE-ResNet-50 (reduction 16) has 28,088,024 parameters
 """
 from __future__ import annotations
 
-from .resnet import ResNet
+from .resnet_nets import ResNet
 
 __all__ = ["se_resnet18", "se_resnet50"]
 

@@ -8,7 +8,7 @@ import random
 import numpy as np
 import torch
 
-from .device import device as _device
+from .devices import device as _device
 
 DEFAULT_SEED = 0
 
