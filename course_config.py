@@ -31,6 +31,19 @@ ASSIGNMENTS: list[str] = [
     "a3_detection",
 ]
 
+# What each assignment grades: the functions and classes a student writes (their names in the
+# notebook). The student kit must not define any of them (`python -m cnnlab.course student-kit`
+# and tests/test_kit.py check every .py file and notebook code cell); their references live
+# on the instructor's side only, in cnnlab/course/reference/.
+GRADED_FUNCTIONS: dict[str, list[str]] = {
+    "a1_conv_from_scratch": [
+        "output_size", "same_padding", "conv_forward", "max_pool_forward", "avg_pool_forward",
+        "conv_backward", "max_pool_backward", "conv_forward_fast",
+    ],
+    "a2_blocks_and_budget": ["ResidualUnit", "SEBlock", "SeparableConv2d"],
+    "a3_detection": ["box_iou", "nms", "decode_grid", "average_precision"],
+}
+
 # Seconds one cell may run while autograding (the training cells need the long one).
 CELL_TIMEOUT_S = int(os.environ.get("CNNLAB_CELL_TIMEOUT", 120))
 
