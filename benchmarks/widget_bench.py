@@ -26,7 +26,7 @@ def main() -> None:
     import matplotlib.pyplot as plt
 
     from cnnlab.widgets import ConvolutionExplorer, FeatureMapsViewer, PaddingStrideExplorer, PoolingExplorer
-    from cnnlab.widgets.samples import sample_image
+    from cnnlab.data.samples import sample_image
 
     image = sample_image("photo (gray)", 64)
 

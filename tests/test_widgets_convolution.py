@@ -12,7 +12,7 @@ from PIL import Image
 from cnnlab import ops
 from cnnlab.widgets import ConvolutionExplorer
 from cnnlab.widgets.convolution import size_formula
-from cnnlab.widgets.samples import KERNELS, edges_6x6
+from cnnlab.data.samples import KERNELS, edges_6x6
 
 
 def _torch_output(ex: ConvolutionExplorer) -> np.ndarray:

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from cnnlab.widgets import FeatureMapsViewer
-from cnnlab.widgets.samples import KERNELS
+from cnnlab.data.samples import KERNELS
 
 
 def test_preset_bank_maps_match_pytorch_same_padding():

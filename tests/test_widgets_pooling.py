@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from cnnlab.widgets import PoolingExplorer
-from cnnlab.widgets.samples import shift_image, stripes_for_pooling
+from cnnlab.data.samples import shift_image, stripes_for_pooling
 
 
 def _torch_pool(img, mode, size, stride, padding):

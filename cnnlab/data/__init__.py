@@ -3,14 +3,15 @@
 Submodules: ``photos`` (sample photographs shipped by scikit-learn and matplotlib),
 ``digits`` (scikit-learn's hand-written digits as torch datasets), ``shapes``
 (seeded synthetic shapes for classification and detection) and ``files``
-(loaders for MNIST IDX, CIFAR-10 batches and image folders a user already has).
+(loaders for MNIST IDX, CIFAR-10 batches and image folders a user already has) and ``samples``
+(small test images and classic 3x3 kernels for the convolution and pooling lectures).
 Public names of the submodules are reachable from here, e.g. ``cnnlab.data.load_photo``.
 """
 from __future__ import annotations
 
 import importlib
 
-_SUBMODULES = ("photos", "digits", "shapes", "files")
+_SUBMODULES = ("photos", "digits", "shapes", "files", "samples")
 
 
 def __getattr__(name: str):

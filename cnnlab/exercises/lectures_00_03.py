@@ -76,7 +76,7 @@ def _top_bright_6x6() -> np.ndarray:
 def check_horizontal_edges(out: Any) -> None:
     """The 4x4 output of the horizontal-edge kernel [[1,1,1],[0,0,0],[-1,-1,-1]] on a 6x6 image bright on top."""
     from cnnlab import ops
-    from cnnlab.widgets.samples import kernel
+    from cnnlab.data.samples import kernel
 
     expected = ops.conv2d(_top_bright_6x6()[None, None], kernel("horizontal edge")[None, None])[0, 0]
     got = np.asarray(out, dtype=np.float64) if out is not None else None

@@ -18,7 +18,7 @@ import numpy as np
 
 from . import _render as R
 from ._base import Explorer, SlidingWindow
-from .samples import IMAGES, KERNELS, sample_image
+from ..data.samples import IMAGES, KERNELS, sample_image
 
 PADDING_CHOICES: list[tuple[str, Any]] = [
     ("valid", "valid"), ("same", "same"), ("full", "full"), ("0", 0), ("1", 1), ("2", 2), ("3", 3),
@@ -55,8 +55,8 @@ def size_formula(n: int, f: int, pads: tuple[int, int], s: int, d: int = 1, axis
 class ConvolutionExplorer(SlidingWindow, Explorer):
     """Interactive 2-D convolution (cross-correlation, as deep learning uses it) of one image with one kernel.
 
-    Parameters: ``image`` (a name from ``samples.IMAGES`` or an HxW / HxWx3 array),
-    ``kernel`` (a name from ``samples.KERNELS`` or a 2-D array; an RGB image uses the
+    Parameters: ``image`` (a name from ``cnnlab.data.samples.IMAGES`` or an HxW / HxWx3 array),
+    ``kernel`` (a name from ``cnnlab.data.samples.KERNELS`` or a 2-D array; an RGB image uses the
     same 2-D pattern in each of its 3 channels, i.e. a kernel of depth 3), ``padding``
     ("valid", "same", "full", an int or a (top, bottom, left, right) tuple), ``stride``,
     ``dilation``, ``bias`` and ``size`` (side of the sample image in pixels).
@@ -93,7 +93,7 @@ class ConvolutionExplorer(SlidingWindow, Explorer):
         return self._changed(_refresh)
 
     def set_kernel(self, kernel: str | np.ndarray, _refresh: bool = True) -> "ConvolutionExplorer":
-        """Use a preset kernel by name (see ``samples.KERNELS``) or a 2-D array of weights."""
+        """Use a preset kernel by name (see ``cnnlab.data.samples.KERNELS``) or a 2-D array of weights."""
         if isinstance(kernel, str):
             if kernel not in KERNELS:
                 raise ValueError(f"unknown kernel {kernel!r}; choose one of {sorted(KERNELS)} or pass a 2-D array")

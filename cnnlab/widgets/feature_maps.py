@@ -1,6 +1,6 @@
 """FeatureMapsViewer: apply a bank of filters to one image and show every feature map.
 
-The bank is either the preset kernels of ``samples.KERNELS`` or any weights
+The bank is either the preset kernels of ``cnnlab.data.samples.KERNELS`` or any weights
 [K, C, kh, kw] (for instance a trained ``nn.Conv2d``'s ``weight``), so the same
 viewer shows hand-made edge detectors here and learned filters later.
 """
@@ -14,7 +14,7 @@ import numpy as np
 from . import _render as R
 from ._base import Explorer
 from .convolution import _as_chw
-from .samples import IMAGES, KERNELS, sample_image
+from ..data.samples import IMAGES, KERNELS, sample_image
 
 
 def _as_bank(filters: Any, channels: int) -> tuple[list[str], np.ndarray]:

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import _render as R
 from ._base import Explorer
-from .samples import sample_image, shift_image, stripes_for_pooling
+from ..data.samples import sample_image, shift_image, stripes_for_pooling
 
 POOL_IMAGES = ("stripes", "square", "digit", "photo (gray)")
 

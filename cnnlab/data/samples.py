@@ -1,4 +1,4 @@
-"""Sample images and classic 3x3 kernels that the convolution and pooling widgets (and notebooks) use."""
+"""Sample images and classic 3x3 kernels for the convolution and pooling lectures, widgets and exercises."""
 from __future__ import annotations
 
 from functools import lru_cache
