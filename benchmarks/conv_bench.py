@@ -1,4 +1,4 @@
-"""Benchmark: cnnlab.ops convolution (naive loops, fast im2col) vs torch.nn.functional.conv2d.
+"""Benchmark: the reference convolutions (naive loops, fast im2col; cnnlab.course.reference) vs torch.nn.functional.conv2d.
 
 Times forward and backward on two layer shapes in one process, numpy's BLAS and
 torch limited to the same number of threads. The naive loops are far too slow
@@ -21,7 +21,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-from cnnlab import ops  # noqa: E402
+from cnnlab.course import reference  # noqa: E402
 
 # name, (N, C_in, H, W), (C_out, kh, kw), padding
 SHAPES = [
@@ -42,14 +42,14 @@ def bench_shape(name, x_shape, w_shape, pad, dtype, repeat, naive_batch, run_nai
     w = (rng.standard_normal((k, c, kh, kw)) / np.sqrt(c * kh * kw)).astype(dtype)
     b = rng.standard_normal(k).astype(dtype)
     params = {"padding": pad}
-    out, cache = ops.conv2d_fast_forward(x, w, b, params)
+    out, cache = reference.conv2d_fast_forward(x, w, b, params)
     dout = rng.standard_normal(out.shape).astype(dtype)
     flop_fwd = 2.0 * out.size * c * kh * kw
     flop_bwd = 2 * flop_fwd  # dx and dw each cost one forward's worth of multiply-adds
 
     t = {}
-    t["fast fwd"] = median_time(lambda: ops.conv2d_fast_forward(x, w, b, params), repeat)
-    t["fast bwd"] = median_time(lambda: ops.conv2d_fast_backward(dout, cache), repeat)
+    t["fast fwd"] = median_time(lambda: reference.conv2d_fast_forward(x, w, b, params), repeat)
+    t["fast bwd"] = median_time(lambda: reference.conv2d_fast_backward(dout, cache), repeat)
 
     xt = torch.tensor(x, requires_grad=True)
     wt = torch.tensor(w, requires_grad=True)
@@ -66,10 +66,10 @@ def bench_shape(name, x_shape, w_shape, pad, dtype, repeat, naive_batch, run_nai
 
     xs, ds = x[:naive_batch], dout[:naive_batch]
     scale = n / naive_batch
-    t["naive fwd"] = median_time(lambda: ops.conv2d_naive_forward(xs, w, b, params), 1, 0) * scale
+    t["naive fwd"] = median_time(lambda: reference.conv2d_naive_forward(xs, w, b, params), 1, 0) * scale
     if run_naive_backward:
-        _, cache_s = ops.conv2d_naive_forward(xs, w, b, params)
-        t["naive bwd"] = median_time(lambda: ops.conv2d_naive_backward(ds, cache_s), 1, 0) * scale
+        _, cache_s = reference.conv2d_naive_forward(xs, w, b, params)
+        t["naive bwd"] = median_time(lambda: reference.conv2d_naive_backward(ds, cache_s), 1, 0) * scale
 
     print(f"\n{name}  ({np.dtype(dtype).name}, forward {flop_fwd / 1e9:.2f} GFLOP, max |fast - torch| = {err:.1e})")
     print(f"  {'':10s} {'forward ms':>11s} {'GFLOP/s':>8s} {'backward ms':>12s} {'GFLOP/s':>8s}")

@@ -1,4 +1,5 @@
-"""cnnlab.ops convolution (naive and fast) against torch.nn.functional.conv2d and autograd."""
+"""Convolution: the instructor's references (naive loops, im2col) against torch.nn.functional.conv2d
+and autograd, and the students' ``cnnlab.ops.conv2d`` (PyTorch behind cnnlab's checks) against the loops."""
 from __future__ import annotations
 
 import numpy as np
@@ -10,12 +11,14 @@ from hypothesis import strategies as st
 from scipy.signal import convolve2d, correlate2d
 
 from cnnlab import ops
+from cnnlab.course import reference
 from cnnlab.ops._validate import as_pair
 
 IMPLS = {
-    "naive": (ops.conv2d_naive_forward, ops.conv2d_naive_backward),
-    "fast": (ops.conv2d_fast_forward, ops.conv2d_fast_backward),
+    "naive": (reference.conv2d_naive_forward, reference.conv2d_naive_backward),
+    "fast": (reference.conv2d_fast_forward, reference.conv2d_fast_backward),
 }
+CONV2D = {"naive": reference.conv2d_naive, "fast": reference.conv2d_fast, "student": ops.conv2d}
 TOL = {np.float64: dict(rtol=1e-10, atol=1e-10), np.float32: dict(rtol=1e-4, atol=1e-4)}
 
 
@@ -141,23 +144,20 @@ def test_classic_vertical_edge_example():
     image = np.zeros((6, 6))
     image[:, :3] = 10  # bright left half, dark right half
     kernel = np.array([[1, 0, -1]] * 3, dtype=float)
-    for impl in ("naive", "fast"):
-        out = ops.conv2d(image[None, None], kernel[None, None], impl=impl)[0, 0]
+    for impl in CONV2D.values():
+        out = impl(image[None, None], kernel[None, None])[0, 0]
         assert out.shape == (4, 4)
         np.testing.assert_array_equal(out, np.tile([0.0, 30.0, 30.0, 0.0], (4, 1)))
 
 
-@pytest.mark.parametrize("impl", ["naive", "fast"])
-def test_flip_gives_true_convolution(impl):
+def test_flip_gives_true_convolution():
     rng = np.random.default_rng(1)
     image, kernel = rng.standard_normal((7, 6)), rng.standard_normal((3, 2))
     x, w = image[None, None], kernel[None, None]
-    np.testing.assert_allclose(ops.conv2d(x, w, impl=impl)[0, 0], correlate2d(image, kernel, mode="valid"))
-    np.testing.assert_allclose(
-        ops.conv2d(x, w, flip=True, impl=impl)[0, 0], convolve2d(image, kernel, mode="valid")
-    )
+    np.testing.assert_allclose(ops.conv2d(x, w)[0, 0], correlate2d(image, kernel, mode="valid"))
+    np.testing.assert_allclose(ops.conv2d(x, w, flip=True)[0, 0], convolve2d(image, kernel, mode="valid"))
     # with a non-symmetric kernel the two really differ
-    assert not np.allclose(ops.conv2d(x, w, impl=impl), ops.conv2d(x, w, flip=True, impl=impl))
+    assert not np.allclose(ops.conv2d(x, w), ops.conv2d(x, w, flip=True))
 
 
 def test_flip_kernel_rotates_last_two_axes():
@@ -175,42 +175,48 @@ def test_backward_matches_numerical_gradient():
     rng = np.random.default_rng(3)
     x, w, b = rng.standard_normal((1, 2, 5, 4)), rng.standard_normal((2, 1, 2, 3)), rng.standard_normal(2)
     params = {"stride": (2, 1), "padding": (1, 0, 0, 1), "groups": 2}
-    out, cache = ops.conv2d_naive_forward(x, w, b, params)
+    out, cache = reference.conv2d_naive_forward(x, w, b, params)
     dout = rng.standard_normal(out.shape)
-    dx, dw, db = ops.conv2d_naive_backward(dout, cache)
-    forward = lambda _: ops.conv2d_naive_forward(x, w, b, params)[0]  # noqa: E731
+    dx, dw, db = reference.conv2d_naive_backward(dout, cache)
+    forward = lambda _: reference.conv2d_naive_forward(x, w, b, params)[0]  # noqa: E731
     assert rel_error(dx, numerical_gradient(forward, x, dout)) < 1e-8
     assert rel_error(dw, numerical_gradient(forward, w, dout)) < 1e-8
     assert rel_error(db, numerical_gradient(forward, b, dout)) < 1e-8
 
 
-@pytest.mark.parametrize("impl", ["naive", "fast"])
+@pytest.mark.parametrize("impl", sorted(CONV2D))
 def test_dtypes(impl):
-    forward = IMPLS[impl][0]
+    conv = CONV2D[impl]
     x = np.arange(2 * 3 * 3).reshape(1, 2, 3, 3)
     w = np.ones((1, 2, 2, 2), dtype=np.int32)
-    out, _ = forward(x, w, None, {})
+    out = conv(x, w, None)
     assert out.dtype == np.float64
     np.testing.assert_array_equal(out[0, 0], [[8 + 44, 12 + 48], [20 + 56, 24 + 60]])
-    out32, _ = forward(x.astype(np.float32), w.astype(np.float32), np.zeros(1, np.float32), {})
+    out32 = conv(x.astype(np.float32), w.astype(np.float32), np.zeros(1, np.float32))
     assert out32.dtype == np.float32
 
 
-def test_conv2d_convenience_equals_forward():
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_student_conv2d_matches_the_loops(name, dtype):
+    """cnnlab.ops.conv2d (PyTorch behind cnnlab's padding rules) equals the reference loops."""
+    case = CASES[name]
     rng = np.random.default_rng(4)
-    x, w, b = rng.standard_normal((2, 4, 6, 6)), rng.standard_normal((4, 2, 3, 3)), rng.standard_normal(4)
-    params = dict(stride=2, padding="same", dilation=1, groups=2)
-    expected = ops.conv2d_fast_forward(x, w, b, params)[0]
-    np.testing.assert_array_equal(ops.conv2d(x, w, b, **params), expected)
-    np.testing.assert_allclose(ops.conv2d(x, w, b, impl="naive", **params), expected, atol=1e-12)
-    with pytest.raises(ValueError, match="impl must be one of"):
-        ops.conv2d(x, w, b, impl="magic")
+    n, c, h, w_, k, kh, kw = case["shape"]
+    groups = case.get("groups", 1)
+    x = rng.standard_normal((n, c, h, w_)).astype(dtype)
+    w = rng.standard_normal((k, c // groups, kh, kw)).astype(dtype)
+    b = None if case.get("no_bias") else rng.standard_normal(k).astype(dtype)
+    params = {key: case[key] for key in ("stride", "padding", "dilation", "groups") if key in case}
+    got = ops.conv2d(x, w, b, **params)
+    assert got.dtype == dtype and isinstance(got, np.ndarray)
+    np.testing.assert_allclose(got, reference.conv2d_naive(x, w, b, **params), **TOL[dtype])
 
 
 GOOD_X, GOOD_W = np.zeros((1, 3, 5, 5)), np.zeros((2, 3, 3, 3))
 
 
-@pytest.mark.parametrize("impl", ["naive", "fast"])
+@pytest.mark.parametrize("impl", ["naive", "fast", "student"])
 @pytest.mark.parametrize(
     "x, w, b, params, message",
     [
@@ -235,6 +241,12 @@ GOOD_X, GOOD_W = np.zeros((1, 3, 5, 5)), np.zeros((2, 3, 3, 3))
     ],
 )
 def test_bad_input_raises_clear_error(impl, x, w, b, params, message):
+    if impl == "student":
+        if "strides" in params:
+            pytest.skip("conv2d takes keyword arguments: a misspelt one is Python's TypeError")
+        with pytest.raises(ValueError, match=message):
+            ops.conv2d(x, w, b, **params)
+        return
     with pytest.raises(ValueError, match=message):
         IMPLS[impl][0](x, w, b, params)
 
@@ -250,7 +262,7 @@ def test_backward_rejects_wrong_dout_shape(impl):
 def test_im2col_rows_are_flattened_patches():
     rng = np.random.default_rng(5)
     x, w = rng.standard_normal((2, 3, 5, 6)), rng.standard_normal((4, 3, 2, 3))
-    cols = ops.im2col(x, (2, 3), stride=(1, 2), padding=1)
+    cols = reference.im2col(x, (2, 3), stride=(1, 2), padding=1)
     ho, wo = ops.conv_output_size(5, 2, 1, 1), ops.conv_output_size(6, 3, 1, 2)
     assert cols.shape == (2 * ho * wo, 3 * 2 * 3)
     x_pad = ops.pad2d(x, 1)
@@ -260,4 +272,4 @@ def test_im2col_rows_are_flattened_patches():
     out = (cols @ w.reshape(4, -1).T).reshape(2, ho, wo, 4).transpose(0, 3, 1, 2)
     np.testing.assert_allclose(out, ops.conv2d(x, w, stride=(1, 2), padding=1), atol=1e-12)
     with pytest.raises(ValueError, match="x must be 4-D"):
-        ops.im2col(x[0], 3)
+        reference.im2col(x[0], 3)

@@ -1,4 +1,5 @@
-"""cnnlab.ops pooling against torch.nn.functional pooling and autograd."""
+"""Pooling: the instructor's reference layers (forward and backward) against torch.nn.functional and
+autograd, and the students' ``cnnlab.ops`` pooling (PyTorch behind cnnlab's checks) against the references."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cnnlab import ops
+from cnnlab.course import reference
 
 TOL = {np.float64: dict(rtol=1e-12, atol=1e-12), np.float32: dict(rtol=1e-5, atol=1e-6)}
 
@@ -30,9 +32,10 @@ def torch_pool(kind, x, size, stride, pads, dout):
 
 
 OPS = {
-    "max": (ops.max_pool_forward, ops.max_pool_backward),
-    "avg": (ops.avg_pool_forward, ops.avg_pool_backward),
+    "max": (reference.max_pool_forward, reference.max_pool_backward),
+    "avg": (reference.avg_pool_forward, reference.avg_pool_backward),
 }
+STUDENT = {"max": ops.max_pool2d, "avg": ops.avg_pool2d}
 
 
 def run_case(kind, x, size, stride, padding):
@@ -46,6 +49,9 @@ def run_case(kind, x, size, stride, padding):
     ref_out, ref_dx = torch_pool(kind, x, size_pair, stride_pair, pads, dout)
     assert out.shape == ref_out.shape and out.dtype == x.dtype
     np.testing.assert_allclose(out, ref_out, **TOL[x.dtype.type])
+    student = STUDENT[kind](x, size, stride, padding)
+    assert student.dtype == x.dtype
+    np.testing.assert_allclose(student, out, **TOL[x.dtype.type])
     dx = backward(dout, cache)
     assert dx.shape == x.shape and dx.dtype == x.dtype
     np.testing.assert_allclose(dx, ref_dx, **TOL[x.dtype.type])
@@ -99,9 +105,9 @@ def test_max_pool_ties_follow_torch(case, seed):
 
 def test_max_pool_tie_goes_to_first_in_row_major_order():
     x = np.array([[[[1.0, 5.0], [5.0, 5.0]]]])
-    out, cache = ops.max_pool_forward(x, {"size": 2})
+    out, cache = reference.max_pool_forward(x, {"size": 2})
     assert out.item() == 5.0
-    dx = ops.max_pool_backward(np.array([[[[2.0]]]]), cache)
+    dx = reference.max_pool_backward(np.array([[[[2.0]]]]), cache)
     np.testing.assert_array_equal(dx[0, 0], [[0.0, 2.0], [0.0, 0.0]])
 
 
@@ -159,11 +165,13 @@ def test_depthwise_max_pool_matches_max_pool_over_channels():
         ops.depthwise_max_pool(x, 0)
 
 
-def test_convenience_functions_return_the_forward_output():
+def test_student_functions_equal_the_reference_forward_output():
     x = np.random.default_rng(5).standard_normal((1, 2, 6, 6))
-    np.testing.assert_array_equal(ops.max_pool2d(x, 3, 2, 1), ops.max_pool_forward(x, {"size": 3, "stride": 2, "padding": 1})[0])
-    np.testing.assert_array_equal(ops.avg_pool2d(x, 2), ops.avg_pool_forward(x, {"size": 2})[0])
+    np.testing.assert_array_equal(ops.max_pool2d(x, 3, 2, 1),
+                                  reference.max_pool_forward(x, {"size": 3, "stride": 2, "padding": 1})[0])
+    np.testing.assert_allclose(ops.avg_pool2d(x, 2), reference.avg_pool_forward(x, {"size": 2})[0], rtol=1e-12)
     assert ops.max_pool2d(x, 2).shape == (1, 2, 3, 3)
+    assert ops.max_pool2d(x.astype(np.float32), 2).dtype == np.float32
 
 
 @pytest.mark.parametrize("kind", ["max", "avg"])
@@ -183,6 +191,9 @@ def test_convenience_functions_return_the_forward_output():
 def test_bad_pooling_input_raises_clear_error(kind, x, params, message):
     with pytest.raises(ValueError, match=message):
         OPS[kind][0](x, params)
+    if "pool_size" not in params:  # the students' functions take keyword arguments
+        with pytest.raises(ValueError, match=message):
+            STUDENT[kind](x, params["size"], params.get("stride"), params.get("padding", 0))
 
 
 @pytest.mark.parametrize("kind", ["max", "avg"])

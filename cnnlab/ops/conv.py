@@ -1,4 +1,4 @@
-"""The one-call convolution and true convolution vs cross-correlation.
+"""The one-call convolution of the lectures, and true convolution vs cross-correlation.
 
 What deep-learning libraries call "convolution" (``torch.nn.functional.conv2d``,
 Keras ``Conv2D``) slides the kernel over the input *without flipping it*: in
@@ -7,6 +7,10 @@ the kernel by 180° (flips rows and columns). For learned filters the
 difference does not matter — the network simply learns the flipped kernel — but
 it does for hand-made kernels and for results quoted from signal processing.
 ``conv2d(x, w, flip=True)`` is the true convolution.
+
+:func:`conv2d` validates its arguments with cnnlab's messages, then lets PyTorch's operator
+compute (in the inputs' float dtype, on the CPU). Writing a convolution from scratch, forward
+and backward, loops and im2col, is assignment 1's job.
 """
 from __future__ import annotations
 
@@ -14,11 +18,9 @@ from typing import Any
 
 import numpy as np
 
+from ._torch import from_torch, to_torch
 from ._validate import as_float_array
-from .conv_fast import conv2d_fast_forward
-from .conv_naive import conv2d_naive_forward
-
-_IMPLS = {"fast": conv2d_fast_forward, "naive": conv2d_naive_forward}
+from .geometry import prepare_conv
 
 
 def flip_kernel(w: Any) -> np.ndarray:
@@ -42,17 +44,22 @@ def conv2d(
     groups: int = 1,
     *,
     flip: bool = False,
-    impl: str = "fast",
 ) -> np.ndarray:
     """Convolve a batch x (N, C, H, W) with w (K, C // groups, kh, kw); return (N, K, Ho, Wo).
 
     ``flip=False`` (default) is the cross-correlation every framework computes;
-    ``flip=True`` flips the kernel first: a true convolution. ``impl`` picks the
-    "fast" (im2col) or the "naive" (loops) implementation.
+    ``flip=True`` flips the kernel first: a true convolution. ``padding`` is anything
+    :func:`cnnlab.ops.resolve_padding` accepts ("valid", "same", "full", an int, a pair,
+    or (top, bottom, left, right)).
     """
-    if impl not in _IMPLS:
-        raise ValueError(f"impl must be one of {sorted(_IMPLS)}, got {impl!r}")
+    import torch.nn.functional as F
+
     if flip:
         w = flip_kernel(w)
     params = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
-    return _IMPLS[impl](x, w, b, params)[0]
+    x, w, b, geo = prepare_conv(x, w, b, params)
+    top, bottom, left, right = geo.pads
+    xt = F.pad(to_torch(x), (left, right, top, bottom))
+    out = F.conv2d(xt, to_torch(w), None if b is None else to_torch(b), stride=geo.stride,
+                   dilation=geo.dilation, groups=geo.groups)
+    return np.ascontiguousarray(from_torch(out, x.dtype))

@@ -1,35 +1,54 @@
-"""Pooling: max, average, global average and depthwise (across channels), NCHW.
+"""Pooling for the lectures and widgets: max, average, global average and depthwise, NCHW numpy.
 
-A pooling layer has no weights: a window of ``size`` slides with ``stride``
-(default: the window size, so windows do not overlap) and each output is the
-maximum or the mean of the window. Conventions follow PyTorch's defaults:
+Max and average pooling call PyTorch's operators (in the input's float dtype, on the CPU) and
+return numpy arrays; writing them from scratch, forward and backward, is assignment 1's job.
+Conventions are PyTorch's defaults:
 
-* Max pooling pads with -inf, so padding never wins the max. In a tie the
-  gradient goes to the *first* maximum in row-major order inside the window.
-* Average pooling pads with zeros and **counts them in the divisor**: every
-  window is divided by size_h·size_w (``count_include_pad=True``).
+* Max pooling pads with -inf, so padding never wins the max.
+* Average pooling pads with zeros and **counts them in the divisor**: every window is divided
+  by size_h·size_w (``count_include_pad=True``).
 * Padding may be at most half the window on each side.
 
-``params`` dicts use the keys "size" (default 2), "stride" (None = size) and
-"padding" (default 0; anything :func:`cnnlab.ops.resolve_padding` accepts).
+Sizes and strides are an int or an (h, w) pair; stride None means the window size (windows
+do not overlap); padding is anything :func:`cnnlab.ops.resolve_padding` accepts.
 """
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
+from ._torch import from_torch, to_torch
 from ._validate import as_float_array, check_4d
 from .geometry import Window, prepare_pool
-from .padding import pad2d
 
 
-def _pool_windows(x_pad: np.ndarray, geo: Window) -> np.ndarray:
-    """View of all windows: shape (N, C, Ho, Wo, kh, kw), no copy."""
-    (sh, sw), (ho, wo) = geo.stride, geo.out_hw
-    view = sliding_window_view(x_pad, geo.kernel, axis=(2, 3))
-    return view[:, :, : (ho - 1) * sh + 1 : sh, : (wo - 1) * sw + 1 : sw]
+def _pool(kind: str, x: Any, size: Any, stride: Any, padding: Any) -> np.ndarray:
+    import torch.nn.functional as F
+
+    x, geo = prepare_pool(x, {"size": size, "stride": stride, "padding": padding}, f"{kind} pool")
+    top, bottom, left, right = geo.pads
+    fill = -np.inf if kind == "max" else 0.0
+    xt = F.pad(to_torch(x), (left, right, top, bottom), value=fill)
+    op = F.max_pool2d if kind == "max" else F.avg_pool2d
+    out = op(xt, geo.kernel, geo.stride)
+    return _crop(from_torch(out, x.dtype), geo)
+
+
+def _crop(out: np.ndarray, geo: Window) -> np.ndarray:
+    """PyTorch and cnnlab agree on the output size; cropping guards the ceil-mode corner cases."""
+    ho, wo = geo.out_hw
+    return np.ascontiguousarray(out[..., :ho, :wo])
+
+
+def max_pool2d(x: Any, size: int | tuple[int, int], stride: Any = None, padding: Any = 0) -> np.ndarray:
+    """Max pooling of x (N, C, H, W): each output is the maximum of its window."""
+    return _pool("max", x, size, stride, padding)
+
+
+def avg_pool2d(x: Any, size: int | tuple[int, int], stride: Any = None, padding: Any = 0) -> np.ndarray:
+    """Average pooling of x (N, C, H, W) (zeros of the padding count in the mean)."""
+    return _pool("avg", x, size, stride, padding)
 
 
 def _check_dout(dout: Any, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
@@ -39,61 +58,8 @@ def _check_dout(dout: Any, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarra
     return dout
 
 
-def _scatter_windows(per_tap: np.ndarray, geo: Window, x_shape: tuple[int, ...]) -> np.ndarray:
-    """Sum window-shaped gradients (N, C, Ho, Wo, kh, kw) back onto the input grid.
-
-    Loops over the kh·kw positions inside the window, adding each as one strided slice.
-    """
-    (sh, sw), (ho, wo), (kh, kw) = geo.stride, geo.out_hw, geo.kernel
-    hp, wp = geo.padded_hw
-    dx_pad = np.zeros((*x_shape[:2], hp, wp), dtype=per_tap.dtype)
-    for u in range(kh):
-        for v in range(kw):
-            dx_pad[:, :, u : u + (ho - 1) * sh + 1 : sh, v : v + (wo - 1) * sw + 1 : sw] += per_tap[..., u, v]
-    return np.ascontiguousarray(geo.unpad(dx_pad))
-
-
-def max_pool_forward(x: Any, params: dict | None = None) -> tuple[np.ndarray, tuple]:
-    """Max pooling forward: ``(out, cache)`` with out of shape (N, C, Ho, Wo)."""
-    x, geo = prepare_pool(x, params, "max pool")
-    windows = _pool_windows(pad2d(x, geo.pads, value=-np.inf), geo)
-    flat = windows.reshape(*windows.shape[:4], -1)  # (N, C, Ho, Wo, kh·kw)
-    argmax = flat.argmax(axis=-1)  # the first maximum in row-major order
-    out = np.take_along_axis(flat, argmax[..., None], axis=-1)[..., 0]
-    return out, (x.shape, x.dtype, geo, argmax)
-
-
-def max_pool_backward(dout: Any, cache: tuple) -> np.ndarray:
-    """Max pooling backward: each window's gradient goes to its (first) maximum."""
-    x_shape, dtype, geo, argmax = cache
-    dout = _check_dout(dout, argmax.shape, dtype)
-    kh, kw = geo.kernel
-    taps = np.arange(kh * kw).reshape(kh, kw)
-    # one-hot over the window: per_tap[..., u, v] = dout where (u, v) was the argmax
-    per_tap = np.where(argmax[..., None, None] == taps, dout[..., None, None], 0).astype(dtype)
-    return _scatter_windows(per_tap, geo, x_shape)
-
-
-def avg_pool_forward(x: Any, params: dict | None = None) -> tuple[np.ndarray, tuple]:
-    """Average pooling forward (padded zeros count in the divisor): ``(out, cache)``."""
-    x, geo = prepare_pool(x, params, "avg pool")
-    windows = _pool_windows(pad2d(x, geo.pads), geo)
-    out = windows.mean(axis=(-2, -1))
-    return out, (x.shape, x.dtype, geo)
-
-
-def avg_pool_backward(dout: Any, cache: tuple) -> np.ndarray:
-    """Average pooling backward: each window's gradient is shared equally by its pixels."""
-    x_shape, dtype, geo = cache
-    dout = _check_dout(dout, (*x_shape[:2], *geo.out_hw), dtype)
-    kh, kw = geo.kernel
-    share = dout / (kh * kw)
-    per_tap = np.broadcast_to(share[..., None, None], (*share.shape, kh, kw))
-    return _scatter_windows(per_tap, geo, x_shape)
-
-
 def global_avg_pool_forward(x: Any) -> tuple[np.ndarray, tuple]:
-    """One number per feature map: the mean over H and W. Output (N, C, 1, 1)."""
+    """One number per feature map: the mean over H and W. Output (N, C, 1, 1), and a cache."""
     x = as_float_array(x, "x")
     check_4d(x, "x")
     return x.mean(axis=(2, 3), keepdims=True), (x.shape, x.dtype)
@@ -122,13 +88,3 @@ def depthwise_max_pool(x: Any, size: int) -> np.ndarray:
     if c % size != 0:
         raise ValueError(f"size={size} must divide the number of channels, but x has {c} channels")
     return x.reshape(n, c // size, size, h, w).max(axis=2)
-
-
-def max_pool2d(x: Any, size: int | tuple[int, int], stride: Any = None, padding: Any = 0) -> np.ndarray:
-    """Just the output of :func:`max_pool_forward`."""
-    return max_pool_forward(x, {"size": size, "stride": stride, "padding": padding})[0]
-
-
-def avg_pool2d(x: Any, size: int | tuple[int, int], stride: Any = None, padding: Any = 0) -> np.ndarray:
-    """Just the output of :func:`avg_pool_forward` (zeros of the padding count)."""
-    return avg_pool_forward(x, {"size": size, "stride": stride, "padding": padding})[0]

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from cnnlab import ops
+from cnnlab.course import reference
 from cnnlab.gradcheck import numerical_gradient
 
 from cnnlab.checks.errors import GradingError
@@ -20,42 +20,41 @@ from .functions import Case, check_function, random_cases
 from .spec import GradedCheck, via
 
 CONV_REFERENCES = (
-    "cnnlab.ops.conv2d", "cnnlab.ops.conv2d_naive", "cnnlab.ops.conv2d_naive_forward",
-    "cnnlab.ops.conv2d_fast_forward", "cnnlab.ops.conv_fast.im2col",
-    "cnnlab.ops.conv2d_naive_backward", "cnnlab.ops.conv2d_fast_backward",
+    "cnnlab.ops.conv2d", "cnnlab.course.reference.conv2d_naive", "cnnlab.course.reference.conv2d_naive_forward",
+    "cnnlab.course.reference.conv2d_fast_forward", "cnnlab.course.reference.im2col",
+    "cnnlab.course.reference.conv2d_naive_backward", "cnnlab.course.reference.conv2d_fast_backward",
     "torch.nn.functional.conv2d", "torch.conv2d", "torch.nn.grad.conv2d_input", "torch.nn.grad.conv2d_weight",
     "scipy.signal.correlate", "scipy.signal.convolve2d", "scipy.signal.correlate2d",
 )
 POOL_REFERENCES = (
-    "cnnlab.ops.max_pool_forward", "cnnlab.ops.avg_pool_forward", "cnnlab.ops.max_pool2d",
-    "cnnlab.ops.avg_pool2d", "cnnlab.ops.max_pool_backward", "cnnlab.ops.avg_pool_backward",
+    "cnnlab.course.reference.max_pool_forward", "cnnlab.course.reference.avg_pool_forward", "cnnlab.ops.max_pool2d",
+    "cnnlab.ops.avg_pool2d", "cnnlab.course.reference.max_pool_backward", "cnnlab.course.reference.avg_pool_backward",
     "torch.nn.functional.max_pool2d", "torch.nn.functional.avg_pool2d", "torch.max_pool2d", "torch.avg_pool2d",
 )
 SIZE_REFERENCES = ("cnnlab.ops.conv_output_size", "cnnlab.ops.resolve_padding")
 SPEED_MAX_RATIO = 25.0  # generous: a loop over output positions with vectorised channels passes
 
 
-# --- references (the answer key lives in cnnlab.ops) -----------------------------------------
+# --- references (instructor only: cnnlab.course.reference) -----------------------------------
 
 def ref_output_size(n: int, f: int, p: int = 0, s: int = 1) -> int:
-    return ops.conv_output_size(n, f, p, s)
+    return reference.count_window_positions(n, f, p, s)
 
 
 def ref_same_padding(n: int, f: int, s: int = 1) -> tuple[int, int]:
-    top, bottom, _, _ = ops.resolve_padding("same", (f, 1), (s, 1), input_size=(n, 1))
-    return top, bottom
+    return reference.same_padding_by_search(n, f, s)
 
 
 def ref_conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: int = 1, padding: int = 0) -> np.ndarray:
-    return ops.conv2d_fast_forward(x, w, b, {"stride": stride, "padding": padding})[0]
+    return reference.conv2d_fast_forward(x, w, b, {"stride": stride, "padding": padding})[0]
 
 
 def ref_max_pool_forward(x: np.ndarray, size: int, stride: int | None = None) -> np.ndarray:
-    return ops.max_pool_forward(x, {"size": size, "stride": stride or size})[0]
+    return reference.max_pool_forward(x, {"size": size, "stride": stride or size})[0]
 
 
 def ref_avg_pool_forward(x: np.ndarray, size: int, stride: int | None = None) -> np.ndarray:
-    return ops.avg_pool_forward(x, {"size": size, "stride": stride or size})[0]
+    return reference.avg_pool_forward(x, {"size": size, "stride": stride or size})[0]
 
 
 def ref_conv_backward(dout, x, w, b, stride=1, padding=0):

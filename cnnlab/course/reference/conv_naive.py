@@ -1,4 +1,6 @@
-"""2-D convolution written with explicit loops, to be read rather than run fast.
+"""Reference (instructor only): 2-D convolution written with explicit loops.
+
+Answers assignment 1's ``conv_forward`` and ``conv_backward``; never shipped to students.
 
 Every output value is one "neuron":
 
@@ -19,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from .geometry import Window, prepare_conv
-from .padding import pad2d
+from cnnlab.ops.geometry import Window, prepare_conv
+from cnnlab.ops.padding import pad2d
 
 
 def _patch_slices(geo: Window, i: int, j: int) -> tuple[slice, slice]:

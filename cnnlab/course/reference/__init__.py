@@ -1,0 +1,36 @@
+"""Instructor only: reference solutions of the graded assignment functions.
+
+Nothing here ships to students (the student kit is ``cnnlab`` without ``cnnlab.course``; see
+docs/audiences.md). The grading checks compare a student's answer with these references or
+with independent ones (PyTorch's operators, finite differences, counting).
+
+* assignment 1 (``a1_conv_from_scratch``): :mod:`.sizes` (output size, "same" padding),
+  :mod:`.conv_naive` (loops, forward and backward), :mod:`.conv_fast` (im2col),
+  :mod:`.pooling` (max/average pooling, forward and backward);
+* assignment 2 (``a2_blocks_and_budget``): :mod:`.blocks` (the blocks with the attribute names
+  the assignment fixes);
+* assignment 3 (``a3_detection``): :mod:`.detection` (IoU matrix, greedy NMS, grid decoding, AP).
+"""
+from __future__ import annotations
+
+from cnnlab.ops.conv_fast import conv2d_fast, conv2d_fast_backward, conv2d_fast_forward, im2col
+
+from .conv_naive import conv2d_naive, conv2d_naive_backward, conv2d_naive_forward
+from .pooling import avg_pool_backward, avg_pool_forward, max_pool_backward, max_pool_forward
+from .sizes import count_window_positions, same_padding_by_search
+
+__all__ = [
+    "avg_pool_backward",
+    "avg_pool_forward",
+    "conv2d_fast",
+    "conv2d_fast_backward",
+    "conv2d_fast_forward",
+    "conv2d_naive",
+    "conv2d_naive_backward",
+    "conv2d_naive_forward",
+    "count_window_positions",
+    "im2col",
+    "max_pool_backward",
+    "max_pool_forward",
+    "same_padding_by_search",
+]
