@@ -18,7 +18,8 @@ from _util import blas_report, median_time  # noqa: E402
 
 from cnnlab.data.shapes import ShapesDetection  # noqa: E402
 from cnnlab.detection import mean_average_precision  # noqa: E402
-from cnnlab.detection.pretrained import load_window_classifier, train_reference_detector  # noqa: E402
+from cnnlab import pretrained  # noqa: E402
+from cnnlab.pretrained.recipes import train_grid_detector  # noqa: E402
 from cnnlab.detection.sliding import sliding_window_detect  # noqa: E402
 from cnnlab.detection.train import evaluate_detector  # noqa: E402
 
@@ -33,11 +34,12 @@ def main() -> None:
     print(blas_report())
 
     start = time.perf_counter()
-    model, history = train_reference_detector(device=args.device, progress=False)
+    epochs = 10
+    model, _ = train_grid_detector(device=args.device, progress=False, epochs=epochs)
     test = ShapesDetection("test")
     scores = evaluate_detector(model, test.images, test.targets)
     wall = time.perf_counter() - start
-    print(f"\ngrid detector: trained {len(history)} epochs (data generation included) in {wall:.1f} s "
+    print(f"\ngrid detector: trained {epochs} epochs (data generation included) in {wall:.1f} s "
           f"on {args.threads} thread(s), device {args.device}")
     print(f"  test set ({len(test)} images): mAP@0.5 (VOC) = {scores['map_50']:.3f}, "
           f"COCO mAP@[.5:.95] = {scores['coco_map']:.3f}, COCO AP50 = {scores['coco_map_50']:.3f}  "
@@ -47,7 +49,7 @@ def main() -> None:
     # One 64x64 image is a tiny workload: with 2 threads the OpenMP hand-offs cost more than the maths
     # (measured: 130 ms vs 20 ms per image on a busy 2-core machine), so latency is timed on one thread.
     torch.set_num_threads(1)
-    classifier = load_window_classifier("cpu")
+    classifier = pretrained.load("window_classifier", "cpu")
     one = test.images[:1]
     t_grid = median_time(lambda: model.detect(one), repeat=15)
     t_slide = median_time(lambda: sliding_window_detect(classifier, one[0], iou_threshold=0.3), repeat=7)

@@ -57,7 +57,7 @@ def test_localizer_learns_boxes_on_a_small_set():
     history = train_localizer(model, ds.images, ds.labels, ds.boxes, epochs=40, batch_size=32, lr=5e-3,
                               device="cpu", progress=False)
     after = localizer_mean_iou(model, ds.images, ds.labels, ds.boxes)
-    assert history[-1]["loss"] < history[0]["loss"] / 3
+    assert history.train_loss[-1] < history.train_loss[0] / 3
     assert after["mean_iou"] > max(0.6, before + 0.3) and after["accuracy"] > 0.9
 
 

@@ -7,7 +7,7 @@ import torch
 from cnnlab.data.shapes import ShapesDetection
 from cnnlab.detection import mean_average_precision, nms
 from cnnlab.detection.draw import paint_boxes
-from cnnlab.detection.pretrained import load_detector, load_window_classifier
+from cnnlab import pretrained
 from cnnlab.detection.sliding import crop_windows, sliding_window_detect, sliding_windows, window_training_set
 
 
@@ -48,13 +48,13 @@ def test_set():
 
 
 def test_shipped_detector_is_good(test_set):
-    model = load_detector()
+    model = pretrained.load("grid_detector")
     predictions = model.detect(test_set.images)
     assert mean_average_precision(predictions, test_set.targets, "voc") > 0.9
 
 
 def test_sliding_windows_make_duplicates_that_nms_removes(test_set):
-    classifier = load_window_classifier()
+    classifier = pretrained.load("window_classifier")
     image = test_set.images[0]
     raw = sliding_window_detect(classifier, image, score_threshold=0.5)
     assert len(raw["boxes"]) > 2 * len(test_set.targets[0]["boxes"])          # many windows per object
@@ -73,9 +73,8 @@ def test_paint_boxes_draws_outlines():
 
 def test_shipped_localizer_finds_the_box():
     from cnnlab.data.shapes import ShapesLocalization
-    from cnnlab.detection.pretrained import load_localizer
     from cnnlab.detection.train import localizer_mean_iou
 
     data = ShapesLocalization("test", size=60)
-    scores = localizer_mean_iou(load_localizer(), data.images, data.labels, data.boxes)
+    scores = localizer_mean_iou(pretrained.load("localizer"), data.images, data.labels, data.boxes)
     assert scores["mean_iou"] > 0.6 and scores["accuracy"] > 0.9

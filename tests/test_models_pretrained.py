@@ -1,4 +1,4 @@
-"""The shipped pretrained network loads and still solves its source task (digits 0-4)."""
+"""The registry of shipped networks: every entry loads, the digits network still solves digits 0-4."""
 from __future__ import annotations
 
 import pytest
@@ -21,3 +21,24 @@ def test_shipped_weights_load_and_are_accurate():
 def test_unknown_name():
     with pytest.raises(ValueError, match="unknown pretrained network 'imagenet'"):
         pretrained.load("imagenet")
+
+
+@pytest.mark.parametrize("name", sorted(pretrained.PRETRAINED))
+def test_every_registered_network_loads_its_weights(name):
+    spec = pretrained.PRETRAINED[name]
+    model = pretrained.load(name)
+    assert not model.training
+    # the file holds every parameter and buffer of the architecture, nothing more
+    state = torch.load(pretrained.weights_path(name), map_location="cpu", weights_only=True)
+    assert set(state) == set(pretrained.build_model(name).state_dict())
+    # one output per listed class, on an input of the size it was trained on
+    channels = 1 if name.startswith("digits") else 3
+    out = model(torch.zeros(1, channels, spec.input_size, spec.input_size))
+    logits = out[0] if isinstance(out, tuple) else out
+    assert logits.shape[1] == len(spec.classes) if logits.ndim == 2 else logits.shape[1] == 5 + len(spec.classes)
+
+
+def test_no_weights_outside_the_registry():
+    root = pretrained.HERE.parent
+    shipped = {p.relative_to(root).as_posix() for p in root.rglob("*.pt")}
+    assert shipped == {f"pretrained/{name}.pt" for name in pretrained.PRETRAINED}

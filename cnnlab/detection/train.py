@@ -4,22 +4,22 @@
   cells down-weighted), box regression (squared error on offsets and sqrt-sizes, responsible
   cells only, weighted up) and classification (cross-entropy, responsible cells only);
 * :func:`localization_loss` – cross-entropy for the class plus squared error on the four box numbers;
-* :func:`train_detector`, :func:`train_localizer`, :func:`train_classifier` – small loops over
-  in-memory tensors (no DataLoader: the synthetic sets fit in memory) with Adam and a cosine
-  learning-rate schedule; each returns a list of per-epoch loss dicts;
+* :func:`train_detector`, :func:`train_localizer`, :func:`train_classifier` – train on in-memory
+  tensors through ``cnnlab.train.fit`` (the course's one training loop) with Adam and a one-cycle
+  learning-rate schedule; each returns fit's ``History`` (``history.train_loss`` per epoch);
 * :func:`detect_dataset`, :func:`evaluate_detector`, :func:`localizer_mean_iou` – evaluation.
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
+from torch.utils.data import DataLoader, Dataset
 
-from ..devices import device as default_device
+from ..train.loop import History, fit
+from .boxes import box_convert
 from .grid import encode_grid
 from .iou import box_iou
 from .metrics import evaluate_detections
@@ -69,81 +69,77 @@ def _flip_grids(images: torch.Tensor, grids: torch.Tensor) -> tuple[torch.Tensor
     return images.flip(-1), grids
 
 
-def _loop(model: nn.Module, tensors: Sequence[torch.Tensor], step: Callable, epochs: int, batch_size: int,
-          lr: float, device: torch.device | None, seed: int, progress: bool, desc: str) -> list[dict]:
-    dev = default_device() if device is None else torch.device(device)
-    model.to(dev).train()
-    data = [t.to(dev) for t in tensors]
-    n = data[0].shape[0]
-    steps_per_epoch = math.ceil(n / batch_size)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps_per_epoch,
-                                                pct_start=0.15)
-    gen = torch.Generator().manual_seed(seed)
-    history = []
-    bar = tqdm(range(epochs), desc=desc, disable=not progress)
-    for epoch in bar:
-        order = torch.randperm(n, generator=gen).to(dev)
-        totals: dict[str, float] = {}
-        for k in range(steps_per_epoch):
-            idx = order[k * batch_size:(k + 1) * batch_size]
-            loss, parts = step(model, [t[idx] for t in data], gen)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            for key, v in parts.items():
-                totals[key] = totals.get(key, 0.0) + v * len(idx) / n
-        history.append({"epoch": epoch + 1, **totals})
-        bar.set_postfix(loss=f"{totals['loss']:.3f}")
+class _InMemory(Dataset):
+    """``dataset[i] -> (inputs[i], target[i])``, or ``(inputs[i], (t1[i], t2[i], ...))`` for several targets."""
+
+    def __init__(self, inputs: torch.Tensor, *targets: torch.Tensor):
+        for t in targets:
+            if t.shape[0] != inputs.shape[0]:
+                raise ValueError(f"{inputs.shape[0]} images but {t.shape[0]} targets; expected one target per image")
+        self.inputs, self.targets = inputs, targets
+
+    def __len__(self) -> int:
+        return self.inputs.shape[0]
+
+    def __getitem__(self, i: int):
+        if len(self.targets) == 1:
+            return self.inputs[i], self.targets[0][i]
+        return self.inputs[i], tuple(t[i] for t in self.targets)
+
+
+def _train(model: nn.Module, tensors: Sequence[torch.Tensor], loss_fn: Callable, epochs: int, batch_size: int,
+           lr: float, device: torch.device | str | None, seed: int, progress: bool, desc: str,
+           transform_batch: Callable | None = None) -> History:
+    """``cnnlab.train.fit`` over in-memory tensors with Adam and a one-cycle learning-rate schedule."""
+    loader = DataLoader(_InMemory(*tensors), batch_size=batch_size, shuffle=True, generator=torch.Generator())
+    total_steps = epochs * len(loader)
+
+    def one_cycle(opt: torch.optim.Optimizer) -> torch.optim.lr_scheduler.LRScheduler:
+        return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=total_steps, pct_start=0.15)
+
+    history = fit(model, loader, epochs=epochs, lr=lr, loss_fn=loss_fn, device=device, seed=seed,
+                  scheduler=one_cycle, scheduler_interval="step", transform_batch=transform_batch,
+                  progress=progress, cpu_threads=None, desc=desc)
     model.eval()
     return history
 
 
 def train_detector(model: nn.Module, images: torch.Tensor, grids: torch.Tensor, epochs: int = 12,
                    batch_size: int = 32, lr: float = 3e-3, device: torch.device | str | None = None,
-                   seed: int = 0, progress: bool = True, flip: bool = True) -> list[dict]:
+                   seed: int = 0, progress: bool = True, flip: bool = True) -> History:
     """Train a :class:`GridDetector` on images ``(N, 3, H, W)`` and grids from :func:`grid_targets`."""
     if images.shape[0] != grids.shape[0]:
         raise ValueError(f"{images.shape[0]} images but {grids.shape[0]} target grids; expected one grid per image")
 
-    def step(model, batch, gen):
-        x, g = batch
-        if flip and torch.rand((), generator=gen) < 0.5:
-            x, g = _flip_grids(x, g)
-        return grid_loss(model(x), g)
+    def random_flip(x: torch.Tensor, g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return _flip_grids(x, g) if torch.rand(()) < 0.5 else (x, g)
 
-    return _loop(model, [images, grids], step, epochs, batch_size, lr, device, seed, progress, "detector")
+    return _train(model, [images, grids], lambda raw, g: grid_loss(raw, g)[0], epochs, batch_size, lr, device,
+                  seed, progress, "detector", random_flip if flip else None)
 
 
 def train_localizer(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, boxes: torch.Tensor,
                     epochs: int = 10, batch_size: int = 32, lr: float = 3e-3,
-                    device: torch.device | str | None = None, seed: int = 0, progress: bool = True) -> list[dict]:
+                    device: torch.device | str | None = None, seed: int = 0, progress: bool = True) -> History:
     """Train a :class:`ShapeLocalizer`; ``boxes`` are xyxy in pixels (one per image)."""
     H, W = images.shape[-2:]
     scale = torch.tensor([W, H, W, H], dtype=torch.float32)
-    cxcywh = torch.stack([(boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2,
-                          boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]], dim=1) / scale
+    cxcywh = box_convert(boxes.float(), "xyxy", "cxcywh") / scale
 
-    def step(model, batch, gen):
-        x, y, b = batch
-        logits, box = model(x)
-        return localization_loss(logits, box, y, b)
+    def loss_fn(output, target):
+        (logits, box), (y, b) = output, target
+        return localization_loss(logits, box, y, b)[0]
 
-    return _loop(model, [images, labels, cxcywh], step, epochs, batch_size, lr, device, seed, progress, "localizer")
+    return _train(model, [images, labels, cxcywh], loss_fn, epochs, batch_size, lr, device, seed, progress,
+                  "localizer")
 
 
 def train_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, epochs: int = 5,
                      batch_size: int = 64, lr: float = 3e-3, device: torch.device | str | None = None,
-                     seed: int = 0, progress: bool = True) -> list[dict]:
+                     seed: int = 0, progress: bool = True) -> History:
     """Train an image classifier with cross-entropy."""
-    def step(model, batch, gen):
-        x, y = batch
-        logits = model(x)
-        loss = F.cross_entropy(logits, y)
-        return loss, {"loss": loss.item(), "accuracy": (logits.argmax(1) == y).float().mean().item()}
-
-    return _loop(model, [images, labels], step, epochs, batch_size, lr, device, seed, progress, "classifier")
+    return _train(model, [images, labels], F.cross_entropy, epochs, batch_size, lr, device, seed, progress,
+                  "classifier")
 
 
 @torch.no_grad()

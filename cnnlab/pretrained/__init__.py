@@ -1,52 +1,97 @@
-"""Small pretrained networks shipped with the course (trained by ``python -m cnnlab.pretrained.build``).
+"""Every pretrained network the course ships, in one registry with one loader.
 
-``load("digits04_resnet")`` returns a narrow ResNet-18 (width 16) trained on the digits 0–4 (16×16),
-the source task for the transfer-learning lecture: its features are reused to learn
-the digits 5–9 from a handful of labels. The weights are stored in float16 (≈ 1.4 MB).
+``load(name)`` returns the network in eval mode with float32 weights; ``PRETRAINED`` describes
+each one, and ``python -m cnnlab.pretrained.build [name ...]`` retrains it from the recipe in
+``recipes.py`` (all from embedded or generated data, nothing is downloaded). Weights are stored
+in float16 next to this file as ``<name>.pt``.
+
+* ``digits04_resnet`` – narrow ResNet-18 (width 16) trained on the digits 0–4 (16×16): the
+  source task of the transfer-learning lecture;
+* ``localizer`` – :class:`~cnnlab.detection.models.ShapeLocalizer`, one shape per image (class + box);
+* ``window_classifier`` – crop classifier for sliding windows (4 shapes + background, last class);
+* ``grid_detector`` – YOLO-style :class:`~cnnlab.detection.models.GridDetector` on the synthetic shapes.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import nn
 
-__all__ = ["PRETRAINED", "PretrainedSpec", "load", "weights_path"]
+from cnnlab.data.shapes import SHAPE_CLASSES
+
+__all__ = ["PRETRAINED", "PretrainedSpec", "build_model", "load", "weights_path"]
 
 HERE = Path(__file__).resolve().parent
 
 
 @dataclass(frozen=True)
 class PretrainedSpec:
-    architecture: str  # a name for cnnlab.models.create
-    kwargs: dict = field(default_factory=dict)
-    classes: tuple[int, ...] = ()  # digits it was trained on, in label order
-    input_size: int = 16
-    epochs: int = 12
-    description: str = ""
+    """How to build a shipped network's architecture, and what it was trained on."""
+
+    build: Callable[[], nn.Module]  # the architecture, randomly initialised
+    description: str
+    classes: tuple = ()  # the labels it predicts, in output order
+    input_size: int = 16  # side of the square inputs it was trained on
 
 
-PRETRAINED = {
+def _digits_resnet() -> nn.Module:
+    from cnnlab.models import create
+
+    return create("resnet18", num_classes=5, in_channels=1, small=True, width=16)
+
+
+def _localizer() -> nn.Module:
+    from cnnlab.detection.models import ShapeLocalizer
+
+    return ShapeLocalizer(len(SHAPE_CLASSES))
+
+
+def _window_classifier() -> nn.Module:
+    from cnnlab.detection.models import ShapeClassifier
+
+    return ShapeClassifier(len(SHAPE_CLASSES) + 1)
+
+
+def _grid_detector() -> nn.Module:
+    from cnnlab.detection.models import GridDetector
+
+    return GridDetector(len(SHAPE_CLASSES))
+
+
+PRETRAINED: dict[str, PretrainedSpec] = {
     "digits04_resnet": PretrainedSpec(
-        "resnet18", {"num_classes": 5, "in_channels": 1, "small": True, "width": 16}, (0, 1, 2, 3, 4), 16, 8,
-        "ResNet-18 layout at width 16, trained on digits 0-4 (16x16) with shift/rotation augmentation"),
+        _digits_resnet, "ResNet-18 layout at width 16, trained on digits 0-4 (16x16) with shift/rotation "
+        "augmentation", (0, 1, 2, 3, 4), 16),
+    "localizer": PretrainedSpec(
+        _localizer, "one-object localizer (class + box) on 64x64 synthetic shapes",
+        tuple(SHAPE_CLASSES), 64),
+    "window_classifier": PretrainedSpec(
+        _window_classifier, "crop classifier for sliding windows: 4 shapes + background (last class)",
+        (*SHAPE_CLASSES, "background"), 32),
+    "grid_detector": PretrainedSpec(
+        _grid_detector, "YOLO-style grid detector (8x8 cells) on 64x64 synthetic shapes",
+        tuple(SHAPE_CLASSES), 64),
 }
 
 
+def _spec(name: str) -> PretrainedSpec:
+    if name not in PRETRAINED:
+        raise ValueError(f"unknown pretrained network {name!r}; available: {sorted(PRETRAINED)}")
+    return PRETRAINED[name]
+
+
 def weights_path(name: str) -> Path:
+    """Where the shipped weights of ``name`` live."""
+    _spec(name)
     return HERE / f"{name}.pt"
 
 
 def build_model(name: str) -> nn.Module:
-    """The architecture of a pretrained network, randomly initialised."""
-    from cnnlab.models import create
-
-    if name not in PRETRAINED:
-        raise ValueError(f"unknown pretrained network {name!r}; available: {sorted(PRETRAINED)}")
-    spec = PRETRAINED[name]
-    kw = dict(spec.kwargs)
-    return create(spec.architecture, kw.pop("num_classes"), kw.pop("in_channels"), kw.pop("small"), **kw)
+    """The architecture of a shipped network, randomly initialised."""
+    return _spec(name).build()
 
 
 def load(name: str = "digits04_resnet", device: torch.device | str | None = None) -> nn.Module:

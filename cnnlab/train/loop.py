@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -144,8 +145,11 @@ def fit(
     restore_best: bool = True,
     augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
     scheduler: Callable[[torch.optim.Optimizer], object] | None = None,
+    scheduler_interval: str = "epoch",
+    transform_batch: Callable[[Any, Any], tuple[Any, Any]] | None = None,
     progress: bool = True,
     cpu_threads: int | None = 1,
+    desc: str = "epochs",
 ) -> History:
     """Train ``model`` for ``epochs`` epochs and return its ``History``.
 
@@ -156,7 +160,14 @@ def fit(
       that many epochs; with ``restore_best`` the best weights are put back.
     * ``augment``: a function applied to each training batch on the device (see
       ``cnnlab.augment``).
-    * ``scheduler``: e.g. ``lambda opt: torch.optim.lr_scheduler.StepLR(opt, 5)``; stepped per epoch.
+    * ``scheduler``: e.g. ``lambda opt: torch.optim.lr_scheduler.StepLR(opt, 5)``; stepped once per
+      epoch, or after every batch with ``scheduler_interval="step"`` (``OneCycleLR``).
+    * ``loss_fn``: ``loss_fn(output, y)``, cross-entropy by default. The model's output and the
+      targets ``y`` may be tuples (a localizer returns class logits and a box, its targets are
+      labels and boxes); accuracy is recorded only when the output is ``(B, classes)`` logits
+      and ``y`` integer labels, otherwise ``train_acc`` holds NaN.
+    * ``transform_batch``: ``(x, y) -> (x, y)`` on the device, for augmentations that must move
+      the targets too (flipping an image flips its boxes).
     * ``cpu_threads``: torch threads while training on the CPU (restored afterwards). The course's
       small networks train fastest on one thread: on a shared or busy machine two threads were
       measured 3-5x slower. ``None`` keeps torch's setting.
@@ -167,16 +178,35 @@ def fit(
         raise ValueError(f"epochs must be a positive int, got {epochs!r}")
     if patience is not None and val_loader is None:
         raise ValueError("early stopping (patience=...) watches the validation loss: pass a val_loader")
+    if scheduler_interval not in ("epoch", "step"):
+        raise ValueError(f"scheduler_interval must be 'epoch' or 'step', got {scheduler_interval!r}")
     _check_loader(train_loader, "train_loader")
     _check_loader(val_loader, "val_loader")
     dev = torch.device(device) if device is not None else default_device()
     with cpu_threads_limited(dev, cpu_threads):
         return _fit(model, train_loader, val_loader, dev, epochs, optimizer, lr, weight_decay, loss_fn, seed,
-                    patience, min_delta, restore_best, augment, scheduler, progress)
+                    patience, min_delta, restore_best, augment, scheduler, scheduler_interval, transform_batch,
+                    progress, desc)
+
+
+def _to(value: Any, dev: torch.device) -> Any:
+    """A tensor, or a tuple/list of them, moved to ``dev``."""
+    if isinstance(value, (tuple, list)):
+        return type(value)(_to(v, dev) for v in value)
+    return value.to(dev, non_blocking=True)
+
+
+def _correct(output: Any, y: Any) -> int | None:
+    """How many of the batch's predictions are right, or None when the task is not classification."""
+    if (isinstance(output, torch.Tensor) and output.ndim == 2 and isinstance(y, torch.Tensor) and y.ndim == 1
+            and not y.is_floating_point()):
+        return int((output.argmax(1) == y).sum().item())
+    return None
 
 
 def _fit(model, train_loader, val_loader, dev, epochs, optimizer, lr, weight_decay, loss_fn, seed, patience,
-         min_delta, restore_best, augment, scheduler, progress) -> History:
+         min_delta, restore_best, augment, scheduler, scheduler_interval, transform_batch, progress,
+         desc) -> History:
     from tqdm.auto import tqdm
 
     if seed is not None:
@@ -190,27 +220,33 @@ def _fit(model, train_loader, val_loader, dev, epochs, optimizer, lr, weight_dec
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     history = History()
     best_loss, best_state, waited = float("inf"), None, 0
-    bar = tqdm(range(epochs), desc="epochs", disable=not progress, leave=True)
+    bar = tqdm(range(epochs), desc=desc, disable=not progress, leave=True)
     for epoch in bar:
         start = time.perf_counter()
         model.train()
         total, correct, loss_sum = 0, 0, 0.0
         for x, y in train_loader:
-            x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
+            x, y = _to(x, dev), _to(y, dev)
             if augment is not None:
                 x = augment(x)
+            if transform_batch is not None:
+                x, y = transform_batch(x, y)
             opt.zero_grad(set_to_none=True)
-            logits = model(x)
-            loss = loss_fn(logits, y)
+            output = model(x)
+            loss = loss_fn(output, y)
             loss.backward()
             opt.step()
-            loss_sum += loss.item() * len(y)
-            correct += (logits.argmax(1) == y).sum().item()
-            total += len(y)
+            if sched is not None and scheduler_interval == "step":
+                sched.step()
+            n = x.shape[0]
+            loss_sum += loss.item() * n
+            right = _correct(output, y)
+            correct = None if right is None or correct is None else correct + right
+            total += n
         history.train_loss.append(loss_sum / total)
-        history.train_acc.append(correct / total)
+        history.train_acc.append(float("nan") if correct is None else correct / total)
         history.lr.append(opt.param_groups[0]["lr"])
-        if sched is not None:
+        if sched is not None and scheduler_interval == "epoch":
             sched.step()
         postfix = {"loss": f"{history.train_loss[-1]:.3f}", "acc": f"{history.train_acc[-1]:.3f}"}
         if val_loader is not None:
