@@ -10,5 +10,7 @@ from __future__ import annotations
 from ._core import STRICT_ENV, NotAttempted, self_check, strict
 from .lectures_00_03 import *  # noqa: F403
 from .lectures_00_03 import __all__ as _l00_03
+from .learning_convolutions import *  # noqa: F403
+from .learning_convolutions import __all__ as _l03b
 
-__all__ = ["STRICT_ENV", "NotAttempted", "self_check", "strict", *_l00_03]
+__all__ = ["STRICT_ENV", "NotAttempted", "self_check", "strict", *_l00_03, *_l03b]
