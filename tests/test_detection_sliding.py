@@ -6,7 +6,7 @@ import torch
 
 from cnnlab.data.shapes import ShapesDetection
 from cnnlab.detection import mean_average_precision, nms
-from cnnlab.detection.draw import paint_boxes
+from cnnlab.plots import paint_boxes
 from cnnlab import pretrained
 from cnnlab.detection.sliding import crop_windows, sliding_window_detect, sliding_windows, window_training_set
 

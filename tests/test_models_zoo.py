@@ -13,6 +13,7 @@ import pytest
 import torch
 
 import cnnlab.models as M
+from cnnlab import plots
 from cnnlab.models.googlenet_nets import GOOGLENET_MODULES
 
 TORCH_REFERENCE = {
@@ -111,8 +112,8 @@ def test_zoo_plots_render():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig = M.plot_zoo(M.zoo_table(["alexnet", "resnet18"]))
+    fig = plots.plot_zoo(M.zoo_table(["alexnet", "resnet18"]))
     assert len(fig.axes[0].texts) == 2
-    fig2 = M.plot_ilsvrc_history()
+    fig2 = plots.plot_ilsvrc_history()
     assert len(fig2.axes[0].patches) == len(M.ILSVRC_HISTORY)
     plt.close("all")

@@ -12,10 +12,12 @@ from torch import nn  # noqa: E402
 
 from cnnlab.data.digits import digits_loaders, load_digits_tensors  # noqa: E402
 from cnnlab.models import lenet5  # noqa: E402
+from cnnlab.plots import (  # noqa: E402
+    plot_confusion_matrix, plot_feature_maps, plot_filters, plot_history, plot_misclassified,
+)
 from cnnlab.train import (  # noqa: E402
-    CheckpointError, History, evaluate, fit, freeze, load_checkpoint, plot_confusion_matrix, plot_feature_maps,
-    plot_filters, plot_history, plot_misclassified, predict, replace_head, save_checkpoint, trainable_parameters,
-    unfreeze,
+    CheckpointError, History, evaluate, fit, freeze, load_checkpoint, predict, replace_head, save_checkpoint,
+    trainable_parameters, unfreeze,
 )
 
 

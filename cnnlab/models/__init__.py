@@ -23,7 +23,6 @@ from .senet_nets import se_resnet18, se_resnet50
 from .summaries import count_macs, count_parameters, layer_macs, summary
 from .vgg_nets import VGG, vgg11, vgg16, vgg19
 from .xception_nets import Xception, xception
-from .plots import plot_ilsvrc_history, plot_zoo
 from .zoo import ILSVRC_HISTORY, ZOO, create, format_table, zoo_table
 
 __all__ = [
@@ -32,5 +31,5 @@ __all__ = [
     "alexnet", "densenet121", "googlenet", "lecture_cnn", "lenet5", "mobilenet_v1", "mobilenet_v2",
     "resnet18", "resnet34", "resnet50", "se_resnet18", "se_resnet50", "vgg11", "vgg16", "vgg19", "xception",
     "count_macs", "count_parameters", "layer_macs", "summary",
-    "ILSVRC_HISTORY", "ZOO", "create", "format_table", "zoo_table", "plot_zoo", "plot_ilsvrc_history",
+    "ILSVRC_HISTORY", "ZOO", "create", "format_table", "zoo_table",
 ]

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..detection.draw import CLASS_COLOURS, as_hwc, paint_boxes
+from ..plots.detection import CLASS_COLOURS, as_hwc, paint_boxes
 from ..detection.metrics import match_detections
 from . import _render as R
 from ._base import Explorer

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..detection.draw import as_hwc, paint_boxes
+from ..plots.detection import as_hwc, paint_boxes
 from ..detection.suppression import nms_steps
 from . import _render as R
 from ._base import Explorer

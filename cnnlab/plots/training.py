@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .loop import History
+from ..train.loop import History
 
 __all__ = ["plot_history", "plot_confusion_matrix", "plot_misclassified", "plot_filters", "plot_feature_maps"]
 

@@ -1,7 +1,7 @@
 """Plots for the architectures lecture: parameters vs multiply-adds, and ILSVRC's top-5 error by year."""
 from __future__ import annotations
 
-from .zoo import ILSVRC_HISTORY
+from ..models.zoo import ILSVRC_HISTORY
 
 __all__ = ["plot_zoo", "plot_ilsvrc_history"]
 
