@@ -16,9 +16,10 @@ from typing import Any
 
 import numpy as np
 
+from .. import ops
+from ..data.samples import IMAGES, KERNELS, sample_image
 from . import _render as R
 from ._base import Explorer, SlidingWindow
-from ..data.samples import IMAGES, KERNELS, sample_image
 
 PADDING_CHOICES: list[tuple[str, Any]] = [
     ("valid", "valid"), ("same", "same"), ("full", "full"), ("0", 0), ("1", 1), ("2", 2), ("3", 3),
@@ -41,7 +42,7 @@ def size_formula(n: int, f: int, pads: tuple[int, int], s: int, d: int = 1, axis
     Returns the text ending in "= empty" when the (dilated) kernel is larger than the padded input.
     """
     before, after = pads
-    eff = d * (f - 1) + 1
+    eff = ops.effective_kernel_size(f, d)
     pad_txt = f"2·{before}" if before == after else f"{before} + {after}"
     f_txt = str(f) if d == 1 else f"({d}·({f}−1)+1)"
     head = f"{axis}: " if axis else ""
@@ -49,7 +50,14 @@ def size_formula(n: int, f: int, pads: tuple[int, int], s: int, d: int = 1, axis
     padded = n + before + after
     if eff > padded:
         return f"{expr} = empty (kernel {eff} > padded input {padded})"
-    return f"{expr} = ⌊{padded - eff}/{s}⌋ + 1 = {(padded - eff) // s + 1}"
+    return f"{expr} = ⌊{padded - eff}/{s}⌋ + 1 = {ops.conv_output_size(n, f, pads, s, d)}"
+
+
+def output_length(n: int, f: int, pads: tuple[int, int], s: int, d: int = 1) -> int:
+    """``ops.conv_output_size`` along one axis, or 0 where the kernel does not fit (an empty output)."""
+    if ops.effective_kernel_size(f, d) > n + pads[0] + pads[1]:
+        return 0
+    return ops.conv_output_size(n, f, pads, s, d)
 
 
 class ConvolutionExplorer(SlidingWindow, Explorer):
@@ -115,7 +123,6 @@ class ConvolutionExplorer(SlidingWindow, Explorer):
 
     def set_padding(self, padding: Any, _refresh: bool = True) -> "ConvolutionExplorer":
         """"valid", "same", "full", an int, (ph, pw) or (top, bottom, left, right)."""
-        from cnnlab import ops
 
         ops.resolve_padding(padding, self.kernel.shape, 1, 1, self.image.shape[1:])  # validates
         self.padding = padding
@@ -172,7 +179,6 @@ class ConvolutionExplorer(SlidingWindow, Explorer):
 
     @property
     def pads(self) -> tuple[int, int, int, int]:
-        from cnnlab import ops
 
         return tuple(ops.resolve_padding(self.padding, self.kernel.shape, self.stride, self.dilation,
                                          self.image.shape[1:]))
@@ -180,14 +186,11 @@ class ConvolutionExplorer(SlidingWindow, Explorer):
     def _computed(self) -> dict[str, Any]:
         if self._cache is not None:
             return self._cache
-        from cnnlab import ops
-
         top, bottom, left, right = self.pads
         _, h, w = self.image.shape
         kh, kw = self.kernel.shape
-        eff_h, eff_w = self.dilation * (kh - 1) + 1, self.dilation * (kw - 1) + 1
-        out_h = (h + top + bottom - eff_h) // self.stride + 1 if eff_h <= h + top + bottom else 0
-        out_w = (w + left + right - eff_w) // self.stride + 1 if eff_w <= w + left + right else 0
+        out_h = output_length(h, kh, (top, bottom), self.stride, self.dilation)
+        out_w = output_length(w, kw, (left, right), self.stride, self.dilation)
         padded = np.pad(self.image, ((0, 0), (top, bottom), (left, right)))
         if out_h > 0 and out_w > 0:
             out = ops.conv2d(self.image[None], self.weights, np.array([self.bias]), stride=self.stride,
