@@ -45,7 +45,7 @@ def backprop_routes() -> Figure:
 
 
 @figure("im2col")
-def im2col() -> Figure:
+def im2col_diagram() -> Figure:
     """A 4×4 input, a 3×3 kernel: each of the 4 patches becomes one row of a 4×9 matrix; one matrix product
     with the 9×1 flattened kernel gives the 4 outputs, reshaped to 2×2."""
     fig = Figure(figsize=(10.0, 3.6))
