@@ -1,0 +1,261 @@
+"""A class on the hub, end to end: assignment 1 released, fetched, answered, submitted, graded, fed back.
+
+Everything the instructor and the students do goes through the hub (its REST API, then each
+user's own server: formgrader for the instructor, the assignment list for students), except the
+grading itself, which the instructor runs with ``python -m cnnlab.course grade`` from the full
+instructor install. Then: students are kept apart, and a student drives lecture 01 in Chromium.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+import hubctl
+from _hubclass import ROOT, Klass
+
+pytestmark = [pytest.mark.slow]
+
+A = "a1_conv_from_scratch"
+SOURCE = ROOT / "notebooks" / "assignments" / A / f"{A}.ipynb"
+# One wrong answer: pools over the channel axis instead of the spatial ones.
+WRONG_AVG_POOL = '''
+def avg_pool_forward(x, size, stride=None):
+    stride = stride or size
+    n, c, h, w = x.shape
+    co, ho = (c - size) // stride + 1, (h - size) // stride + 1
+    out = np.zeros((n, co, ho, w))
+    for i in range(co):
+        for j in range(ho):
+            out[:, i, j, :] = x[:, i*stride:i*stride+size, j*stride:j*stride+size, :].mean(axis=(1, 2))
+    return out
+'''
+
+
+def _ok(response, what: str) -> dict | list:
+    assert response.status_code in (200, 201), f"{what}: {response.status_code} {response.text[:1500]}"
+    body = response.json() if response.text else {}
+    if isinstance(body, dict) and body.get("success") is False:
+        raise AssertionError(f"{what} failed: {json.dumps(body)[:3000]}")
+    return body
+
+
+def _solutions() -> dict[str, str]:
+    nb = nbformat.read(str(SOURCE), as_version=4)
+    return {c.metadata["nbgrader"]["grade_id"]: "\n".join(
+                line for line in c.source.splitlines() if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
+            for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"}
+
+
+def _auto_points() -> dict[str, float]:
+    nb = nbformat.read(str(SOURCE), as_version=4)
+    return {c.metadata["nbgrader"]["grade_id"]: float(c.metadata["nbgrader"]["points"]) for c in nb.cells
+            if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"}
+
+
+def _answer(nb_json: dict, replacements: dict[str, str]) -> dict:
+    for cell in nb_json["cells"]:
+        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if gid in replacements and cell["cell_type"] == "code":
+            cell["source"] = replacements[gid]
+    return nb_json
+
+
+def _put_notebook(klass: Klass, user: str, path: str, content: dict) -> None:
+    r = klass.hub.user_request(user, "PUT", f"api/contents/{path}",
+                               json={"type": "notebook", "format": "json", "content": content})
+    _ok(r, f"saving {path} as {user}")
+
+
+def _mkdir(klass: Klass, user: str, path: str) -> None:
+    r = klass.hub.user_request(user, "PUT", f"api/contents/{path}", json={"type": "directory"})
+    assert r.status_code in (200, 201), f"mkdir {path}: {r.status_code} {r.text[:500]}"
+
+
+def _formgrader(klass: Klass, action: str) -> dict:
+    r = klass.hub.user_request(klass.instructor, "POST", f"formgrader/api/assignment/{A}/{action}")
+    return _ok(r, f"formgrader {action}")
+
+
+def _assignments(klass: Klass, student: str, action: str) -> list | dict:
+    r = klass.hub.user_request(student, "POST", f"assignments/{action}",
+                               data={"assignment_id": A, "course_id": "cnnlab"})
+    return _ok(r, f"{action} as {student}")
+
+
+def _gradebook_scores(klass: Klass) -> dict[str, dict[str, float]]:
+    from nbgrader.api import Gradebook
+
+    out: dict[str, dict[str, float]] = {}
+    with Gradebook(f"sqlite:///{klass.course_root / 'gradebook.db'}", course_id="cnnlab") as gb:
+        for student in klass.students:
+            sub = gb.find_submission_notebook(A, A, student)
+            out[student] = {g.name: float(g.score) for g in sub.grades if g.auto_score is not None}
+    return out
+
+
+def test_class_round_trip(klass: Klass):
+    hub, inst = klass.hub, klass.instructor
+    for user in (inst, *klass.students):
+        hub.spawn(user)
+
+    # The instructor puts the assignment's source into the course directory (an upload in Lab),
+    # then generates and releases it with formgrader.
+    _mkdir(klass, inst, "cnnlab-course/source")
+    _mkdir(klass, inst, f"cnnlab-course/source/{A}")
+    _put_notebook(klass, inst, f"cnnlab-course/source/{A}/{A}.ipynb", json.loads(SOURCE.read_text()))
+    _formgrader(klass, "assign")
+    _formgrader(klass, "release")
+
+    # Each student sees it in the assignment list, fetches it, answers and submits.
+    solutions = _solutions()
+    answers = {klass.students[0]: solutions, klass.students[1]: {},
+               klass.students[2]: {**solutions, "avg_pool_forward": WRONG_AVG_POOL}}
+    for student in klass.students:
+        listed = _ok(hub.user_request(student, "GET", "assignments", params={"course_id": "cnnlab"}), "list")
+        assert [a["assignment_id"] for a in listed["value"] if a["status"] == "released"] == [A]
+        _assignments(klass, student, "fetch")
+        path = f"{A}/{A}.ipynb"
+        model = _ok(hub.user_request(student, "GET", f"api/contents/{path}"), f"open {path}")
+        released = model["content"]
+        assert "### BEGIN SOLUTION" not in json.dumps(released)
+        _put_notebook(klass, student, path, _answer(released, answers[student]))
+        _assignments(klass, student, "submit")
+
+    _formgrader(klass, "collect")
+    assert sorted(p.name for p in (klass.course_root / "submitted").iterdir()) == sorted(klass.students)
+
+    # Grading: the instructor's own install (here the repository's environment, as root).
+    env = {**os.environ, "CNNLAB_COURSE_ROOT": str(klass.course_root), "CNNLAB_EXCHANGE": str(hub.exchange),
+           "CNNLAB_CELL_TIMEOUT": "60"}
+    proc = subprocess.run([sys.executable, "-m", "cnnlab.course", "grade", A, "--jobs", "2"], env=env,
+                          capture_output=True, text=True, timeout=900)
+    subprocess.run(["chown", "-R", f"{inst}:{inst}", str(klass.course_root)], check=True)
+    assert proc.returncode == 0, f"grade failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+
+    points = _auto_points()
+    scores = _gradebook_scores(klass)
+    reference, blank, wrong = klass.students
+    assert scores[reference] == points, proc.stdout
+    assert scores[blank] == {gid: 0.0 for gid in points}, proc.stdout
+    assert scores[wrong] == {**points, "test_avg_pool_forward": 0.0}, proc.stdout
+
+    # Feedback: generated and released by the instructor, fetched by each student.
+    _formgrader(klass, "generate_feedback")
+    _formgrader(klass, "release_feedback")
+    for student in klass.students:
+        _assignments(klass, student, "fetch_feedback")
+        folder = _ok(hub.user_request(student, "GET", f"api/contents/{A}/feedback"), "feedback folder")
+        stamps = [c["path"] for c in folder["content"]]
+        assert len(stamps) == 1, stamps
+        html = _ok(hub.user_request(student, "GET", f"api/contents/{stamps[0]}/{A}.html",
+                                    params={"type": "file", "format": "text"}), "feedback html")["content"]
+        total = sum(scores[student].values())
+        assert f"{total:g}" in html, html[:2000]
+
+    # The formgrader's view agrees with the gradebook.
+    subs = _ok(hub.user_request(inst, "GET", f"formgrader/api/submissions/{A}"), "submissions")
+    assert {s["student"]: s["score"] for s in subs} == {s: sum(v.values()) for s, v in scores.items()}
+
+
+def test_students_are_kept_apart(klass: Klass):
+    hub, inst = klass.hub, klass.instructor
+    s1, s2 = klass.students[:2]
+    for user in (inst, s1, s2):
+        hub.spawn(user)
+    # Formgrader: off in a student's own server, and the instructor's server is not theirs.
+    assert hub.user_request(s1, "GET", "formgrader/api/status").status_code == 404
+    assert hub.user_request(inst, "GET", "formgrader/api/status").status_code == 200
+    assert hub.user_request(inst, "GET", "formgrader/api/status", as_user=s1).status_code == 403
+    # Lab in a student's server hides the instructor's plugins.
+    lab = hub.user_request(s1, "GET", "lab").text
+    assert '"@jupyter/nbgrader:formgrader"' in lab and '"@jupyter/nbgrader:create-assignment"' in lab, lab[:2000]
+    # Another student's server and files.
+    assert hub.user_request(s2, "GET", "api/contents", as_user=s1).status_code == 403
+    home2, course = Path(os.path.expanduser(f"~{s2}")), klass.course_root
+    for target in (home2, course):
+        proc = hubctl.run_as(s1, "ls", str(target))
+        assert proc.returncode != 0 and "Permission denied" in proc.stderr, (target, proc.stdout, proc.stderr)
+    # The student kit only: no instructor package, no solution cells in the lectures.
+    proc = hubctl.run_as(s1, str(hub.user_env / "bin" / "python"), "-c", "import cnnlab.course")
+    assert proc.returncode != 0 and "No module named 'cnnlab.course'" in proc.stderr, proc.stderr
+    lectures = _ok(hub.user_request(s1, "GET", "api/contents/lectures"), "lectures")["content"]
+    assert any(c["name"].startswith("01_") for c in lectures)
+    for entry in lectures:
+        if entry["name"].endswith(".ipynb"):
+            nb = _ok(hub.user_request(s1, "GET", f"api/contents/{entry['path']}"), entry["path"])["content"]
+            assert not [c for c in nb["cells"] if "solution" in c.get("metadata", {}).get("tags", [])], entry["name"]
+    # The memory limit applies to the student's server; the idle culler is running.
+    pids = subprocess.run(["pgrep", "-u", s1, "-f", "jupyterhub-singleuser"], capture_output=True,
+                          text=True).stdout.split()
+    assert pids, "no server process for the student"
+    cgroup = Path(f"/proc/{pids[0]}/cgroup").read_text()
+    limits = Path(f"/proc/{pids[0]}/limits").read_text()
+    assert f"cnnlab/{s1}" in cgroup or str(2 * 1024**3) in limits, (cgroup, limits)
+    services = _ok(hub.api("GET", "/services"), "services")
+    assert "idle-culler" in services
+
+
+KERNEL_READY = """() => {
+  const app = window.jupyterapp;
+  const w = app && app.shell.currentWidget;
+  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+  return !!k && k.connectionStatus === 'connected' && k.status === 'idle';
+}"""
+ALL_CELLS_RAN = """() => {
+  const w = window.jupyterapp.shell.currentWidget;
+  return w.sessionContext.session.kernel.status === 'idle' &&
+         w.content.widgets.every(c => c.model.type !== 'code' || c.model.executionCount !== null);
+}"""
+POSITION_SLIDER = ".widget-slider:has(.widget-label:text-is('position'))"
+
+
+@pytest.mark.browser
+def test_student_opens_lecture_01_in_chromium(klass: Klass):
+    chromium = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if Path(p).exists()), None)
+    if chromium is None:
+        pytest.skip("no Chromium (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (no browser download)")
+    hub, student = klass.hub, klass.students[1]
+    args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=args)
+        try:
+            page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+            page.set_default_timeout(60_000)
+            page.goto(f"{hub.url}/hub/login")
+            page.fill("input[name=username]", student)
+            page.fill("input[name=password]", hub.password)
+            page.click("[type=submit]")
+            page.wait_for_url(f"**/user/{student}/lab**", timeout=120_000)
+            page.goto(f"{hub.url}/user/{student}/lab/tree/lectures/01_convolution.ipynb")
+            page.wait_for_function(KERNEL_READY, timeout=120_000, polling=250)
+            page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+            slider = page.locator(POSITION_SLIDER).first
+            slider.wait_for(state="visible", timeout=180_000)
+            page.wait_for_function(ALL_CELLS_RAN, timeout=180_000, polling=500)
+            explorer = page.locator(".jp-OutputArea-output", has=page.locator(POSITION_SLIDER)).first
+            explorer.scroll_into_view_if_needed()
+            explorer.locator("img").first.wait_for(state="visible")
+            before = explorer.locator("img").evaluate_all("els => els.map(e => e.src)")
+            readout = slider.locator(".widget-readout")
+            readout.click()
+            readout.press("Control+a")
+            readout.type("5")
+            readout.press("Enter")
+            deadline = time.monotonic() + 30
+            after = before
+            while time.monotonic() < deadline and after == before:
+                page.wait_for_timeout(200)
+                after = explorer.locator("img").evaluate_all("els => els.map(e => e.src)")
+            assert after != before, "the ConvolutionExplorer did not redraw after the slider moved"
+            assert readout.inner_text().strip() == "5"
+        finally:
+            browser.close()
