@@ -58,6 +58,10 @@ ASSIGNMENTS_SOURCE = REPO_ROOT / "notebooks" / "assignments"
 # nbgrader's exchange (release/fetch/submit/collect); must be shared by instructor and students.
 EXCHANGE = Path(os.environ.get("CNNLAB_EXCHANGE", COURSE_ROOT / "exchange"))
 
+# The gradebook: SQLite in COURSE_ROOT for one instructor (the default), or a server for a
+# class with several graders, e.g. CNNLAB_DB_URL=postgresql://user@host:5432/cnnlab.
+DB_URL = os.environ.get("CNNLAB_DB_URL") or f"sqlite:///{COURSE_ROOT / 'gradebook.db'}"
+
 try:
     c = get_config()  # type: ignore[name-defined]  # noqa: F821 - defined when loaded as a Jupyter config
 except NameError:
@@ -66,6 +70,7 @@ except NameError:
 if c is not None:
     c.CourseDirectory.course_id = COURSE_ID
     c.CourseDirectory.root = str(COURSE_ROOT)
+    c.CourseDirectory.db_url = DB_URL
     c.ExecutePreprocessor.timeout = CELL_TIMEOUT_S
     c.Execute.timeout = CELL_TIMEOUT_S
     c.Execute.shutdown_kernel = "immediate"  # saves ~0.7 s per submission
