@@ -12,6 +12,7 @@ _WIDGETS = {
     "ConvolutionExplorer": "convolution",
     "PaddingStrideExplorer": "padding_stride",
     "PoolingExplorer": "pooling",
+    "ReceptiveFieldExplorer": "receptive_field",
     "FeatureMapsViewer": "feature_maps",
     "AugmentationPreview": "augmentation",
     "IoUExplorer": "iou",
