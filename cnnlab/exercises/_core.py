@@ -3,7 +3,8 @@
 A check is a function that raises ``GradingError`` with a student-facing message when the
 answer is wrong. ``@self_check`` wraps it so that in a student's notebook
 
-* an answer left as ``None`` (or ``...``) prints "not attempted yet" and returns False,
+* an answer left as ``None`` (or ``...``), or a function whose body is still ``return None``,
+  prints "not attempted yet" and returns False,
 * a wrong answer prints the check's message and returns False,
 * a right answer prints the check's confirmation and returns True,
 
@@ -56,6 +57,11 @@ def self_check(check: F) -> F:
             return False
         try:
             check(*answers, **kwargs)
+        except NotAttempted as exc:  # a function stub that still returns None
+            if strict():
+                raise
+            print(f"… {check.__name__.removeprefix('check_')}: {exc}")
+            return False
         except GradingError as exc:
             if strict():
                 raise
@@ -64,6 +70,24 @@ def self_check(check: F) -> F:
         return True
 
     return run  # type: ignore[return-value]
+
+
+def call_answer(fn: Callable[..., Any], *args: Any, what: str) -> Any:
+    """Call a student's function on ``args``; its exceptions become kind messages naming the input.
+
+    A result of None means the stub was not filled in yet (or lacks its ``return``): that raises
+    ``NotAttempted``, which ``@self_check`` reports as "not attempted yet".
+    """
+    if not callable(fn):
+        raise GradingError(f"expected a function, got {type(fn).__name__}: pass the function itself, without ()",
+                           kind="type")
+    try:
+        result = fn(*args)
+    except Exception as exc:  # noqa: BLE001 - any student error becomes a message
+        raise GradingError(f"your function raised {type(exc).__name__}: {exc} (on {what})", kind="error") from exc
+    if result is None:
+        raise NotAttempted("not attempted yet — your function returns None: write its body and `return` the result.")
+    return result
 
 
 def ok(text: str) -> None:
