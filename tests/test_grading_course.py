@@ -15,7 +15,7 @@ import torch
 from cnnlab.course import wire
 from cnnlab.course.remote import RemoteFunction, StudentProcess
 from cnnlab.course.sandbox import sandbox_command
-from cnnlab.course.verify import cells_to_run, static_forbidden, verify_notebook
+from cnnlab.course.verify import cells_to_run, verify_notebook
 from cnnlab.course.grading import GradingError, a1
 
 REPO = Path(__file__).resolve().parents[1]
@@ -32,18 +32,6 @@ def test_wire_round_trip_without_pickle():
         wire.encode(np.array([object()], dtype=object))
     with pytest.raises(wire.WireError):
         wire.encode(object())
-
-
-def test_static_detection_follows_aliases_and_helpers():
-    sources = ["import cnnlab.ops as o\nfrom torch.nn import functional as F\n",
-               "def helper(x, w):\n    return o.conv2d(x, w)\n\ndef conv_forward(x, w, b):\n    return helper(x, w)\n",
-               "def conv_forward_fast(x, w, b):\n    return F.conv2d(x, w)\n",
-               "def conv2d(x):  # the student's own function of the same name is fine\n    return x\n"
-               "def mine(x):\n    return conv2d(x)\n"]
-    found = static_forbidden(sources, set(a1.CONV_REFERENCES))
-    assert found["conv_forward"] == ["cnnlab.ops.conv2d"]
-    assert found["conv_forward_fast"] in (["torch.conv2d"], ["torch.nn.functional.conv2d"])  # one object, two names
-    assert found["mine"] == []
 
 
 def test_cells_to_run_skips_tests_and_restores_locked_cells():
@@ -76,7 +64,9 @@ def test_student_process_answers_calls_and_survives_a_hang(tmp_path):
              "def hang(x):\n    while True:\n        pass\n", "raise ValueError('a failing cell')"]
     with StudentProcess(cells, None, cell_timeout=5) as proc:
         assert any("ValueError" in e for e in proc.cell_errors)
-        assert np.array_equal(RemoteFunction(proc, "double")(np.arange(3.0)), [0.0, 2.0, 4.0])
+        double = RemoteFunction(proc, "double")
+        assert np.array_equal(double(np.arange(3.0)), [0.0, 2.0, 4.0])
+        assert np.array_equal(double.last_args_after[0][0], [0.0, 1.0, 2.0])
         with pytest.raises(Exception, match="took too long|timed out"):
             RemoteFunction(proc, "hang", timeout=1)(1)
 

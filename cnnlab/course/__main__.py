@@ -2,9 +2,12 @@
 
   init                          create COURSE_ROOT (source linked to the repo), the exchange, the sandbox kernel
   nbgrader CMD [ARGS...]        run any nbgrader command with the course's config
-  grade ASSIGNMENT [--jobs N]   autograde every submission in parallel, then verify out of band
+  grade ASSIGNMENT [--jobs N]   autograde in parallel; every verdict decided by the trusted grader
+                                (exit status 1 when a submission needs review, 2 without a sandbox)
   verify ASSIGNMENT STUDENT     only the out-of-band checks of one submission (prints the verdicts)
   report ASSIGNMENT [--out DIR] CSV of scores per student and question + PNG of their distributions
+  student-kit --out DIR         build what students receive (wheel without cnnlab.course, student lectures,
+                                released assignments) and check that it holds no answer
 """
 from __future__ import annotations
 
@@ -28,7 +31,6 @@ def main(argv: list[str] | None = None) -> int:
     p_grade.add_argument("assignment")
     p_grade.add_argument("--jobs", "-j", type=int, default=2)
     p_grade.add_argument("--student", action="append", help="only these students (repeatable)")
-    p_grade.add_argument("--no-verify", action="store_true", help="plain nbgrader scores, no re-verification")
     p_grade.add_argument("--force", action="store_true", help="regrade submissions already autograded")
     p_verify = sub.add_parser("verify", help="out-of-band checks of one submission")
     p_verify.add_argument("assignment")
@@ -36,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     p_report = sub.add_parser("report", help="CSV + PNG of the scores")
     p_report.add_argument("assignment")
     p_report.add_argument("--out", type=Path)
+    p_kit = sub.add_parser("student-kit", help="build the student kit into a folder and check it holds no answer")
+    p_kit.add_argument("--out", type=Path, required=True)
+    p_kit.add_argument("--no-check", action="store_true", help="skip the boundary check (not for release)")
     sub.add_parser("nbgrader", help="nbgrader CMD ... with the course's config")
     args = parser.parse_args(argv)
 
@@ -45,19 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"course directory ready: {init(force=args.force)}")
         return 0
     if args.command == "grade":
-        from .grade import grade
-
-        results = grade(args.assignment, jobs=args.jobs, students=args.student, verify=not args.no_verify,
-                        force=args.force)
-        failed = 0
-        for r in results:
-            status = "ok" if r.autograded else "FAILED (needs manual grading, see the log)"
-            failed += not r.autograded
-            score = "-" if r.score is None else f"{r.score:g}/{r.max_score:g}"
-            extra = f"  verification changed: {'; '.join(r.changed)}" if r.changed else ""
-            print(f"{r.student:>20}  {score:>10}  {status}{extra}")
-        print(f"{len(results)} submissions graded, {failed} failed")
-        return 0
+        return _grade(args)
     if args.command == "verify":
         from . import config
         from .grade import verify_student
@@ -68,6 +61,10 @@ def main(argv: list[str] | None = None) -> int:
             for gid, v in verdicts.items():
                 print(f"{notebook}/{gid}: {'PASS' if v.passed else 'FAIL'} {v.message}")
         return 0
+    if args.command == "student-kit":
+        from .kit import main as kit_main
+
+        return kit_main(args.out, check=not args.no_check)
     if args.command == "report":
         from .report import write_report
 
@@ -75,6 +72,32 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {csv_path}\nwrote {png_path}")
         return 0
     return 2
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from .grade import grade
+    from .sandbox import SandboxUnavailable, opted_out
+
+    if opted_out():
+        print("WARNING: CNNLAB_SANDBOX=off: student code runs WITHOUT the sandbox (no isolation from the course "
+              "directory, the gradebook or other students). Only do this for a class you trust.", file=sys.stderr)
+    try:
+        results = grade(args.assignment, jobs=args.jobs, students=args.student, force=args.force)
+    except SandboxUnavailable as exc:
+        print(f"refusing to grade: {exc}", file=sys.stderr)
+        return 2
+    review = [r for r in results if r.status != "ok"]
+    for r in results:
+        score = "-" if r.score is None else f"{r.score:g}/{r.max_score:g}"
+        print(f"{r.student:>20}  {score:>10}  {r.status}")
+    print(f"{len(results)} submissions graded, {len(review)} need review")
+    if review:
+        print("\nNeeds review (0 automatic points for these cells until an instructor overrides them in formgrader):")
+        for r in review:
+            for reason in r.review_reasons()[:8]:
+                print(f"  {r.student}: {reason}")
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,9 +1,13 @@
 """The student side of out-of-band grading: runs inside the sandbox, never trusted.
 
-``python -m cnnlab.course._worker REQUEST_FD REPLY_FD`` reads the notebook's code cells,
-executes them in a fresh namespace (errors are recorded, execution goes on, as in
-nbgrader), then answers calls: "run the student's ``conv_forward`` on these arrays".
-Whatever it answers is only data; the grader compares it with the reference itself.
+``python -m cnnlab.course._worker REQUEST_FD REPLY_FD`` runs the notebook's code cells in an
+IPython shell (magics, ``display``, ``%matplotlib inline`` and ``%%time`` behave as in
+JupyterLab; a failing cell is recorded and execution goes on, as in nbgrader), then answers
+calls: "run the student's ``conv_forward`` on these arrays, send back the result and the
+arguments as they are afterwards". Whatever it answers is only data: the grader computes
+the expected values, times the calls and checks the arguments itself. The grader also
+enforces every time limit from outside by killing the sandbox; the alarm here only keeps
+an honest notebook's errors precise.
 """
 from __future__ import annotations
 
@@ -11,11 +15,9 @@ import importlib
 import os
 import signal
 import sys
-import traceback
 from typing import Any
 
 from cnnlab.course import wire
-from cnnlab.course.grading.forbidden import forbid
 
 
 class _CellTimeout(BaseException):
@@ -30,16 +32,8 @@ def _alarm(seconds: float) -> None:
     signal.setitimer(signal.ITIMER_REAL, max(seconds, 0.0))
 
 
-def _transform(source: str) -> str:
-    try:
-        from IPython.core.inputtransformer2 import TransformerManager
-
-        return TransformerManager().transform_cell(source)
-    except Exception:  # noqa: BLE001 - fall back to the raw source
-        return source
-
-
-def _reseed() -> None:
+def reseed() -> None:
+    """Every call of the student's code starts from the same random state."""
     import random
 
     import numpy as np
@@ -50,30 +44,50 @@ def _reseed() -> None:
         sys.modules["torch"].manual_seed(0)
 
 
+def _shell() -> Any:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    class GradingShell(InteractiveShell):
+        def enable_gui(self, gui: Any = None) -> None:  # `%matplotlib inline` needs no event loop here
+            return None
+
+    return GradingShell.instance()
+
+
 def _resolve_via(via: str) -> Any:
     module, _, qualname = via.partition(":")
+    if not module.startswith("cnnlab."):
+        raise ValueError(f"not a cnnlab probe: {via}")
     obj: Any = importlib.import_module(module)
     for part in qualname.split("."):
         obj = getattr(obj, part)
     return obj
 
 
+def run_cells(cells: list[str], cell_timeout: float) -> tuple[dict[str, Any], list[str]]:
+    """Run the cells in an IPython shell; (its namespace, one line per failing cell)."""
+    shell = _shell()
+    errors = []
+    for index, source in enumerate(cells):
+        _alarm(cell_timeout)
+        try:
+            result = shell.run_cell(source, store_history=False)
+        except BaseException as exc:  # noqa: BLE001 - a timeout between statements
+            errors.append(f"cell {index + 1}: {type(exc).__name__}"[:500])
+            continue
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        error = result.error_before_exec or result.error_in_exec
+        if error is not None:
+            errors.append(f"cell {index + 1}: {type(error).__name__}: {error}"[:500])
+    return shell.user_ns, errors
+
+
 def main(request_fd: int, reply_fd: int) -> None:
     init = wire.receive(request_fd)
     devnull = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
     sys.stdout = sys.stderr = devnull
-    namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": __builtins__}
-    errors = []
-    for index, source in enumerate(init["cells"]):
-        try:
-            code = compile(_transform(source), f"<cell {index}>", "exec")
-            _alarm(float(init["cell_timeout"]))
-            try:
-                exec(code, namespace)  # noqa: S102 - this is what the sandbox is for
-            finally:
-                signal.setitimer(signal.ITIMER_REAL, 0)
-        except BaseException as exc:  # noqa: BLE001 - a failing cell does not stop the notebook
-            errors.append(f"cell {index}: {type(exc).__name__}: {exc}"[:500])
+    namespace, errors = run_cells([str(c) for c in init["cells"]], float(init["cell_timeout"]))
     wire.send(reply_fd, {"ready": True, "errors": errors})
     while True:
         request = wire.receive(request_fd)
@@ -90,24 +104,23 @@ def main(request_fd: int, reply_fd: int) -> None:
                 fn = target
             args = wire.decode(request.get("args", []), tensors=True)
             kwargs = wire.decode(request.get("kwargs", {}), tensors=True)
-            _reseed()
+            reseed()
             _alarm(float(request.get("timeout", init["cell_timeout"])))
             try:
-                with forbid(request.get("forbidden", [])) as log:
-                    result = fn(*args, **kwargs)
+                result = fn(*args, **kwargs)
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)
-            reply.update(ok=True, result=wire.encode(result), called=list(log.called))
+            reply.update(ok=True, result=wire.encode(result))
+            if request.get("return_args"):
+                reply["args_after"] = wire.encode([list(args), dict(kwargs)])
         except _CellTimeout:
             reply.update(ok=False, error="TimeoutError", message="the call took too long (timed out)")
         except BaseException as exc:  # noqa: BLE001 - report every failure of the answer
-            reply.update(ok=False, error=type(exc).__name__, message=str(exc)[:2000],
-                         trace=traceback.format_exc()[-2000:])
+            reply.update(ok=False, error=type(exc).__name__, message=str(exc)[:2000])
         try:
             wire.send(reply_fd, reply)
-        except wire.WireError as exc:
-            reply = {"id": request.get("id"), "ok": False, "error": "WireError", "message": str(exc)}
-            wire.send(reply_fd, reply)
+        except (wire.WireError, TypeError, ValueError) as exc:
+            wire.send(reply_fd, {"id": request.get("id"), "ok": False, "error": "WireError", "message": str(exc)})
 
 
 if __name__ == "__main__":

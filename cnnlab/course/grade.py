@@ -1,28 +1,35 @@
-"""Grade a whole class in parallel: nbgrader autograde per student, then out-of-band verification.
+"""Grade a whole class: nbgrader autograde per student, then every verdict decided by the trusted grader.
 
-``nbgrader autograde`` has no parallel mode; here N worker threads each run
-``nbgrader autograde <assignment> --student <id>`` as its own process (one SQLite gradebook,
-retried when it is locked), then re-run every graded check outside the student's kernel
-(:mod:`cnnlab.course.verify`) and set the gradebook's automatic scores from that verdict.
-One failing submission never stops the run.
+``nbgrader autograde`` runs each notebook (in the sandboxed kernel) and records the
+submission in the gradebook, but its in-kernel scores are never kept: :mod:`.verify` decides
+every graded cell outside the student's process, and :func:`apply_verdicts` writes that
+decision over each automatic score (full marks for "passed", 0 otherwise; flagged cells and
+cells the grader could not decide are also marked "needs manual grade" in formgrader). It
+fails closed: any error (nbgrader's, the verifier's, an unreadable notebook, a crash or a
+timeout of the student's code) gives 0 for the affected cells and the status "needs
+review". The autograded notebook (the student's feedback) shows the trusted verdict in each
+test cell. The gradebook is opened with nbgrader's API at the course's ``db_url``.
 """
 from __future__ import annotations
 
 import json
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tqdm.auto import tqdm
 
 from . import config
-from .verify import Verdict, verify_notebook
+from .verify import ERROR, Verdict, verify_notebook
 from .workflow import run_nbgrader
 
 LOCKED = "database is locked"
+NBGRADER_ERROR = "There was an error processing assignment"
+OK, NEEDS_REVIEW = "ok", "needs review"
 
 
 @dataclass
@@ -31,16 +38,37 @@ class StudentResult:
     autograded: bool
     log_tail: str = ""
     verdicts: dict[str, dict[str, Verdict]] = field(default_factory=dict)  # notebook -> grade_id -> verdict
-    changed: list[str] = field(default_factory=list)  # grade cells whose score the verification changed
+    changed: list[str] = field(default_factory=list)  # grade cells whose in-kernel score the grader overrode
     score: float | None = None
     max_score: float | None = None
+    problems: list[str] = field(default_factory=list)  # why this submission needs review
+
+    @property
+    def status(self) -> str:
+        return NEEDS_REVIEW if self.review_reasons() else OK
+
+    def review_reasons(self) -> list[str]:
+        reasons = list(self.problems)
+        for notebook, verdicts in self.verdicts.items():
+            for gid, v in verdicts.items():
+                if v.needs_review:
+                    reasons.append(f"{notebook}/{gid}: {v.message}"[:300])
+        return reasons
 
 
 def submitted_students(course_root: Path, assignment: str) -> list[str]:
     submitted = Path(course_root) / "submitted"
     if not submitted.is_dir():
         return []
-    return sorted(d.name for d in submitted.iterdir() if (d / assignment).is_dir())
+    return sorted(d.name for d in submitted.iterdir()
+                  if not d.is_symlink() and (d / assignment).is_dir() and not (d / assignment).is_symlink())
+
+
+def gradebook_url(course_root: Path | None = None) -> str:
+    """The gradebook's database URL: the course config's ``DB_URL`` (its ``c.CourseDirectory.db_url``)."""
+    cfg = config.load()
+    url = getattr(cfg, "DB_URL", None)
+    return str(url) if url else config.gradebook_url(Path(course_root or cfg.COURSE_ROOT))
 
 
 def autograde_one(assignment: str, student: str, *, force: bool = False, attempts: int = 6) -> tuple[bool, str]:
@@ -52,7 +80,7 @@ def autograde_one(assignment: str, student: str, *, force: bool = False, attempt
     for attempt in range(attempts):
         proc = run_nbgrader(args, capture=True)
         output = (proc.stdout or "") + (proc.stderr or "")
-        if proc.returncode == 0 and "There was an error processing assignment" not in output:
+        if proc.returncode == 0 and NBGRADER_ERROR not in output:
             return True, output[-4000:]
         if LOCKED not in output:
             break
@@ -73,7 +101,7 @@ def verify_student(course_root: Path, assignment: str, student: str, cell_timeou
     return result
 
 
-def _with_retry(fn, attempts: int = 10):
+def _with_retry(fn: Callable[[], Any], attempts: int = 10) -> Any:
     from sqlalchemy.exc import OperationalError
 
     for attempt in range(attempts):
@@ -86,68 +114,96 @@ def _with_retry(fn, attempts: int = 10):
     return None
 
 
-def apply_verdicts(course_root: Path, course_id: str, assignment: str, result: StudentResult) -> None:
-    """Set each verified grade cell's auto_score to full or zero; record totals on ``result``."""
+def apply_verdicts(db_url: str, course_id: str, assignment: str, result: StudentResult) -> None:
+    """Write the trusted verdict over every automatically graded cell of the submission.
+
+    A cell without a verdict scores 0 and needs review; nothing nbgrader's kernel computed is kept.
+    """
     from nbgrader.api import Gradebook, MissingEntry
 
     def work() -> None:
-        changed = []
-        with Gradebook(config.gradebook_url(course_root), course_id=course_id) as gb:
-            for notebook, verdicts in result.verdicts.items():
-                for gid, verdict in verdicts.items():
-                    try:
-                        grade = gb.find_grade(gid, notebook, assignment, result.student)
-                    except MissingEntry:
-                        continue
-                    if grade.auto_score is None:
-                        continue
-                    new = float(grade.max_score) if verdict.passed else 0.0
-                    if float(grade.auto_score) != new:
-                        changed.append(f"{notebook}/{gid}: {grade.auto_score} -> {new}")
-                        grade.auto_score = new
-            gb.db.commit()
+        changed: list[str] = []
+        with Gradebook(db_url, course_id=course_id) as gb:
             try:
-                sub = gb.find_submission(assignment, result.student)
-                result.score, result.max_score = float(sub.score), float(sub.max_score)
+                submission = gb.find_submission(assignment, result.student)
             except MissingEntry:
-                pass
+                result.problems.append("nbgrader recorded no submission: grade it by hand")
+                return
+            for nb in submission.notebooks:
+                verdicts = result.verdicts.get(nb.name, {})
+                for grade in nb.grades:
+                    if grade.auto_score is None and grade.cell.cell_type != "code":
+                        continue  # a written answer: graded by hand in formgrader
+                    verdict = verdicts.get(grade.name) or Verdict(grade.name, False, "not verified", ERROR)
+                    verdicts.setdefault(grade.name, verdict)
+                    new = float(grade.max_score) if verdict.passed else 0.0
+                    if grade.auto_score is None or float(grade.auto_score) != new:
+                        changed.append(f"{nb.name}/{grade.name}: {grade.auto_score} -> {new}")
+                    grade.auto_score = new
+                    grade.needs_manual_grade = verdict.needs_review
+                result.verdicts[nb.name] = verdicts
+            gb.db.commit()
+            result.score, result.max_score = float(submission.score), float(submission.max_score)
         result.changed = changed
 
     _with_retry(work)
 
 
-def _read_totals(course_root: Path, course_id: str, assignment: str, result: StudentResult) -> None:
-    from nbgrader.api import Gradebook, MissingEntry
+def annotate_feedback(course_root: Path, assignment: str, result: StudentResult) -> None:
+    """Show the trusted verdict in each test cell of the autograded notebook (what feedback renders)."""
+    import nbformat
 
-    def work() -> None:
-        with Gradebook(config.gradebook_url(course_root), course_id=course_id) as gb:
-            try:
-                sub = gb.find_submission(assignment, result.student)
-                result.score, result.max_score = float(sub.score), float(sub.max_score)
-            except MissingEntry:
-                pass
+    folder = Path(course_root) / "autograded" / result.student / assignment
+    for notebook, verdicts in result.verdicts.items():
+        path = folder / f"{notebook}.ipynb"
+        if path.is_symlink() or not path.is_file():
+            continue
+        nb = nbformat.read(str(path), as_version=4)
+        for cell in nb.cells:
+            gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+            if cell.cell_type != "code" or gid not in verdicts:
+                continue
+            v = verdicts[gid]
+            if v.passed:
+                text = "Trusted grader: passed (visible and hidden cases).\n"
+            elif v.status == "flagged":
+                text = f"Trusted grader: 0 points, {v.message}\n"
+            elif v.needs_review:
+                text = f"Trusted grader: 0 points for now, needs review by an instructor: {v.message}\n"
+            else:
+                text = f"Trusted grader: failed. {v.message}\n"
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
+        nbformat.write(nb, str(path))
 
-    _with_retry(work)
 
+def grade(assignment: str, *, jobs: int = 1, students: Sequence[str] | None = None, force: bool = False,
+          progress: bool = True) -> list[StudentResult]:
+    """Autograde every submission of ``assignment`` and decide each graded cell; one result per student.
 
-def grade(assignment: str, *, jobs: int = 1, students: Sequence[str] | None = None, verify: bool = True,
-          force: bool = False, progress: bool = True) -> list[StudentResult]:
-    """Autograde (and verify) every submission of ``assignment``; returns one result per student."""
+    Raises :class:`~cnnlab.course.sandbox.SandboxUnavailable` when bubblewrap is missing (unless
+    ``CNNLAB_SANDBOX=off``).
+    """
+    from .sandbox import mode
+
+    mode()  # refuse before touching anything when the sandbox is required but missing
     cfg = config.load()
     root = Path(cfg.COURSE_ROOT)
     if students is None:
         students = submitted_students(root, assignment)
     students = list(students)
     timeout = float(cfg.CELL_TIMEOUT_S)
+    db_url = gradebook_url(root)
 
     def one(student: str) -> StudentResult:
         ok, log = autograde_one(assignment, student, force=force)
         res = StudentResult(student, ok, log)
-        if verify and ok:
-            try:
-                res.verdicts = verify_student(root, assignment, student, timeout)
-            except Exception as exc:  # noqa: BLE001 - never stop the class's run
-                res.log_tail += f"\nverification failed: {type(exc).__name__}: {exc}"
+        if not ok:
+            res.problems.append("nbgrader could not autograde this submission (see the log)")
+        try:
+            res.verdicts = verify_student(root, assignment, student, timeout)
+        except Exception as exc:  # noqa: BLE001 - fail closed: every cell scores 0, needs review
+            res.problems.append(f"verification failed: {type(exc).__name__}: {exc}"[:300])
+            res.verdicts = {}
         return res
 
     results: list[StudentResult] = []
@@ -161,14 +217,18 @@ def grade(assignment: str, *, jobs: int = 1, students: Sequence[str] | None = No
             try:
                 res = future.result()
             except Exception as exc:  # noqa: BLE001
-                res = StudentResult(student, False, f"{type(exc).__name__}: {exc}")
+                res = StudentResult(student, False, f"{type(exc).__name__}: {exc}",
+                                    problems=[f"grading failed: {type(exc).__name__}"])
             try:
-                if res.verdicts:
-                    apply_verdicts(root, cfg.COURSE_ID, assignment, res)
-                else:
-                    _read_totals(root, cfg.COURSE_ID, assignment, res)
+                apply_verdicts(db_url, cfg.COURSE_ID, assignment, res)
             except Exception as exc:  # noqa: BLE001
-                res.log_tail += f"\nupdating the gradebook failed: {type(exc).__name__}: {exc}"
-            (report_dir / f"{student}.json").write_text(json.dumps(asdict(res), indent=1, default=str))
+                res.problems.append(f"updating the gradebook failed: {type(exc).__name__}: {exc}"[:300])
+            try:
+                annotate_feedback(root, assignment, res)
+            except Exception as exc:  # noqa: BLE001
+                res.problems.append(f"writing the feedback notebook failed: {type(exc).__name__}"[:300])
+            (report_dir / f"{student}.json").write_text(
+                json.dumps({**asdict(res), "status": res.status, "needs_review": res.review_reasons()}, indent=1,
+                           default=str))
             results.append(res)
     return sorted(results, key=lambda r: r.student)

@@ -17,7 +17,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from .sandbox import mode, sandbox_command
+from .sandbox import mode, opted_out, sandbox_command
 
 KERNEL_NAME = "cnnlab-sandbox"
 
@@ -78,8 +78,11 @@ def ipc_dir() -> Path:
 
 
 def configure(c: Any) -> bool:
-    """Make nbgrader run notebooks in the sandboxed kernel; False (and a warning) when bwrap is missing."""
-    if mode() != "bwrap":
+    """Make nbgrader run notebooks in the sandboxed kernel; False when opted out or bwrap is missing.
+
+    (Without bwrap, ``grade`` refuses to run; other nbgrader commands need no kernel.)
+    """
+    if opted_out() or not shutil.which("bwrap"):
         return False
     install_kernelspec()
     c.Execute.kernel_name = KERNEL_NAME

@@ -11,6 +11,7 @@ import os
 import select
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -18,8 +19,6 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-
-from cnnlab.checks.errors import ReferenceUsedError
 
 from . import wire
 from .sandbox import sandbox_command
@@ -37,19 +36,85 @@ class RemoteCallError(Exception):
         self.remote_type = remote_type
 
 
-def _copy_submission(src: Path | None, dst: Path) -> None:
-    """Copy regular files only (no symlinks, nothing huge) into the private working directory."""
-    if src is None or not src.is_dir():
-        return
-    for path in src.rglob("*"):
-        rel = path.relative_to(src)
-        if path.is_symlink() or any(part.startswith(".ipynb_checkpoints") for part in rel.parts):
+MAX_FILE_BYTES = 50 * 1024**2
+MAX_TOTAL_BYTES = 200 * 1024**2
+MAX_FILES = 2000
+
+
+def copy_submission(src: Path | None, dst: Path) -> list[str]:
+    """Copy the submission's regular files into ``dst`` without following any symlink.
+
+    Symlinks, devices, FIFOs and sockets are refused, and so are files over ``MAX_FILE_BYTES``
+    (or past ``MAX_TOTAL_BYTES``/``MAX_FILES`` in all); returns one message per refused path.
+    Directories are walked with ``lstat`` and files opened with ``O_NOFOLLOW``, so a link
+    swapped in during the copy is refused too.
+    """
+    refused: list[str] = []
+    if src is None:
+        return refused
+    try:
+        if not stat.S_ISDIR(os.lstat(src).st_mode):
+            return [f"{src.name}: not a directory"]
+    except OSError:
+        return refused
+    total = 0
+    count = 0
+    stack = [Path()]
+    while stack:
+        rel = stack.pop()
+        try:
+            entries = sorted(os.scandir(src / rel), key=lambda e: e.name)
+        except OSError as exc:
+            refused.append(f"{rel}: unreadable ({exc.strerror})")
             continue
-        if path.is_dir():
-            (dst / rel).mkdir(parents=True, exist_ok=True)
-        elif path.is_file() and path.stat().st_size < 50 * 1024**2:
-            (dst / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, dst / rel)
+        for entry in entries:
+            path_rel = rel / entry.name
+            if entry.name == ".ipynb_checkpoints":
+                continue
+            try:
+                info = os.lstat(entry.path)
+            except OSError:
+                continue
+            if stat.S_ISLNK(info.st_mode):
+                refused.append(f"{path_rel}: a symbolic link (not copied)")
+            elif stat.S_ISDIR(info.st_mode):
+                (dst / path_rel).mkdir(parents=True, exist_ok=True)
+                stack.append(path_rel)
+            elif not stat.S_ISREG(info.st_mode):
+                refused.append(f"{path_rel}: a special file (not copied)")
+            elif info.st_size > MAX_FILE_BYTES or total + info.st_size > MAX_TOTAL_BYTES or count >= MAX_FILES:
+                refused.append(f"{path_rel}: too large ({info.st_size:,} bytes; not copied)")
+            else:
+                try:
+                    fd = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW)
+                except OSError as exc:
+                    refused.append(f"{path_rel}: unreadable ({exc.strerror})")
+                    continue
+                with os.fdopen(fd, "rb") as fin, open(dst / path_rel, "wb") as fout:
+                    shutil.copyfileobj(fin, fout, MAX_FILE_BYTES)
+                total += info.st_size
+                count += 1
+    return refused
+
+
+def _make_readable(root: Path) -> None:
+    for top, dirs, files in os.walk(root):
+        os.chmod(top, 0o755)
+        for name in files:
+            os.chmod(os.path.join(top, name), 0o644)
+
+
+_PRELUDE = """
+import os, runpy, shutil, sys
+for top, dirs, files in os.walk('/tmp/.submission'):
+    rel = os.path.relpath(top, '/tmp/.submission')
+    os.makedirs(os.path.join('/tmp/work', rel), exist_ok=True)
+    for name in files:
+        shutil.copyfile(os.path.join(top, name), os.path.join('/tmp/work', rel, name))
+os.chdir('/tmp/work')
+sys.argv = ['cnnlab.course._worker'] + sys.argv[1:]
+runpy.run_module('cnnlab.course._worker', run_name='__main__', alter_sys=True)
+"""
 
 
 class StudentProcess:
@@ -64,17 +129,21 @@ class StudentProcess:
         self.proc: subprocess.Popen | None = None
         self.workdir: Path | None = None
         self.cell_errors: list[str] = []
+        self.refused: list[str] = []
         self._next_id = 0
 
     # -- life cycle --------------------------------------------------------------------------
     def start(self) -> None:
         self.workdir = Path(tempfile.mkdtemp(prefix="cnnlab-verify-"))
-        _copy_submission(self.submission_dir, self.workdir)
+        self.refused = copy_submission(self.submission_dir, self.workdir)
+        _make_readable(self.workdir)
         req_r, req_w = os.pipe()
         rep_r, rep_w = os.pipe()
-        argv = [sys.executable, "-I", "-m", "cnnlab.course._worker", str(req_r), str(rep_w)]
+        argv = [sys.executable, "-I", "-c", _PRELUDE, str(req_r), str(rep_w)]
         # -I ignores the user site and PYTHONPATH; the editable cnnlab comes from the venv's .pth.
-        cmd, env = sandbox_command(argv, workdir=self.workdir)
+        # The submission is mounted read-only and copied into the sandbox's size-capped tmpfs.
+        cmd, env = sandbox_command(argv, workdir=None, ro_binds=[(self.workdir, "/tmp/.submission")],
+                                   chdir="/tmp/work")
         self.proc = subprocess.Popen(cmd, env=env, pass_fds=(req_r, rep_w), stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
         os.close(req_r)
@@ -133,61 +202,66 @@ class StudentProcess:
                 raise StudentCrashed(f"the notebook's process died (exit status {self.proc.returncode})")
 
     def call(self, name: str, args: tuple, kwargs: dict, *, via: str | None = None,
-             forbidden: Sequence[str] = (), timeout: float | None = None) -> Any:
+             timeout: float | None = None, return_args: bool = False) -> tuple[Any, Any]:
+        """(result, [args, kwargs] as they are after the call, or None) of the student's ``name``."""
         if not self.alive or not hasattr(self, "_req"):
             raise StudentCrashed("the notebook's process is not running")
         self._next_id += 1
         request_id = self._next_id
         timeout = float(timeout or self.cell_timeout)
         wire.send(self._req, {"id": request_id, "name": name, "via": via, "args": wire.encode(list(args)),
-                              "kwargs": wire.encode(dict(kwargs)), "forbidden": [str(f) for f in forbidden],
-                              "timeout": timeout})
+                              "kwargs": wire.encode(dict(kwargs)), "timeout": timeout,
+                              "return_args": return_args})
         try:
             while True:
-                reply = self._receive(timeout + 10)
+                reply = self._receive(timeout + 5)
                 if reply.get("id") == request_id:
                     break
         except StudentCrashed:
             self.close()  # a hung or dead process is not reused
             raise
-        if reply.get("called"):
-            names = ", ".join(str(c) for c in reply["called"][:3])
-            raise ReferenceUsedError(f"{name} calls {names}, the reference this exercise asks you to write yourself")
         if not reply.get("ok"):
-            raise RemoteCallError(str(reply.get("error", "Error")), str(reply.get("message", "")))
+            raise RemoteCallError(str(reply.get("error", "Error"))[:100], str(reply.get("message", ""))[:2000])
         try:
-            return wire.decode(reply.get("result"))
+            result = wire.decode(reply.get("result"))
+            after = wire.decode(reply.get("args_after")) if return_args else None
         except (wire.WireError, ValueError, TypeError) as exc:
             raise RemoteCallError("WireError", f"the result could not be read back: {exc}") from None
+        return result, after
 
 
 class RemoteFunction:
-    """Stands for a student's function or class living in a :class:`StudentProcess`."""
+    """Stands for a student's function or class living in a :class:`StudentProcess`.
+
+    Calling it returns the student's result; ``last_args_after`` holds the arguments as the
+    student process left them (for the in-place check) and ``last_seconds`` the wall-clock
+    time the grader measured around the call.
+    """
+
+    is_remote = True
 
     def __init__(self, session: StudentProcess, name: str, *, via: str | None = None,
-                 static_forbidden: Sequence[str] = (), timeout: float | None = None) -> None:
+                 timeout: float | None = None) -> None:
         self.session = session
         self.name = name
         self.__name__ = name
         self.via = via
-        self.static = list(static_forbidden)
         self.timeout = timeout
+        self.last_args_after: Any = None
+        self.last_seconds = 0.0
 
     def bind_via(self, via: str) -> RemoteFunction:
-        return RemoteFunction(self.session, self.name, via=via, static_forbidden=self.static, timeout=self.timeout)
+        return RemoteFunction(self.session, self.name, via=via, timeout=self.timeout)
 
-    def referenced_forbidden(self, refs: Sequence[Any]) -> list[str]:
-        wanted = {str(r) for r in refs}
-        return [name for name in self.static if name in wanted]
-
-    def call_forbidding(self, forbidden: Sequence[Any], *args: Any, **kwargs: Any) -> Any:
-        strings = [f for f in forbidden if isinstance(f, str)]
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
         try:
-            return self.session.call(self.name, args, kwargs, via=self.via, forbidden=strings, timeout=self.timeout)
+            result, self.last_args_after = self.session.call(self.name, args, kwargs, via=self.via,
+                                                             timeout=self.timeout, return_args=True)
         except RemoteCallError as exc:
             if exc.remote_type == "NotImplementedError":
                 raise NotImplementedError(str(exc)) from None
             raise
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.call_forbidding((), *args, **kwargs)
+        finally:
+            self.last_seconds = time.perf_counter() - start
+        return result

@@ -8,15 +8,21 @@ namespaces, an unprivileged uid (``setpriv`` when started as root) and ``prlimit
 limits on address space, processes and file size. The course directory, the gradebook,
 the exchange and other students' files are simply not there.
 
-Where ``bwrap`` is missing the code still runs, with a warning, under ``prlimit`` only
-(set ``CNNLAB_SANDBOX=required`` to refuse instead, ``CNNLAB_SANDBOX=off`` to skip it).
+The sandbox is required by default: without ``bwrap``, :func:`mode` raises
+:class:`SandboxUnavailable` with the install command. ``CNNLAB_SANDBOX=off`` is the explicit
+opt-out for a trusted class (student code then runs with ``prlimit`` limits only, and the
+grader says so loudly). Each sandbox runs as its own uid (when started as root; otherwise in
+its own user namespace), so process limits of one student never touch another, and
+everything it can write lies in a size-capped tmpfs.
 """
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import sys
 import sysconfig
+import threading
 import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -29,28 +35,37 @@ DEFAULT_MEMORY_BYTES = int(os.environ.get("CNNLAB_SANDBOX_MEMORY", 6 * 1024**3))
 DEFAULT_NPROC = 512
 DEFAULT_FSIZE_BYTES = 256 * 1024**2
 SANDBOX_HOME = "/tmp/home"
+DEFAULT_TMPFS_BYTES = int(os.environ.get("CNNLAB_SANDBOX_TMPFS", 512 * 1024**2))
+INSTALL_HINT = "install bubblewrap (Debian/Ubuntu: sudo apt-get install bubblewrap; Fedora: sudo dnf install bubblewrap)"
+_FIRST_UID = 200_000
+_uid_lock = threading.Lock()
+_uid_counter = itertools.count()
+
+
+def next_uid() -> int:
+    """A uid no other sandbox of this machine uses at the same time (per process and call)."""
+    with _uid_lock:
+        n = next(_uid_counter)
+    return _FIRST_UID + (os.getpid() % 4096) * 256 + n % 256
 
 
 class SandboxUnavailable(RuntimeError):
     """CNNLAB_SANDBOX=required but bubblewrap is not installed (or not usable)."""
 
 
+def opted_out() -> bool:
+    """True when CNNLAB_SANDBOX=off: the instructor chose to run student code unsandboxed."""
+    return os.environ.get("CNNLAB_SANDBOX", "required").lower() == "off"
+
+
 def mode() -> str:
-    """'bwrap' when sandboxing is possible, 'none' otherwise (warned), per CNNLAB_SANDBOX."""
-    setting = os.environ.get("CNNLAB_SANDBOX", "auto").lower()
-    if setting == "off":
+    """'bwrap', or 'none' only with CNNLAB_SANDBOX=off; raises SandboxUnavailable without bwrap."""
+    if opted_out():
         return "none"
     if shutil.which("bwrap"):
         return "bwrap"
-    if setting == "required":
-        raise SandboxUnavailable("CNNLAB_SANDBOX=required but bwrap is not installed (apt-get install bubblewrap)")
-    warnings.warn(
-        "bubblewrap (bwrap) is not installed: student code runs WITHOUT file-system isolation, only with "
-        "prlimit limits. Install it (apt-get install bubblewrap) before grading real submissions.",
-        RuntimeWarning,
-        stacklevel=2,
-    )
-    return "none"
+    raise SandboxUnavailable(f"grading runs student code in a bubblewrap sandbox, and bwrap is not installed: "
+                             f"{INSTALL_HINT} (or set CNNLAB_SANDBOX=off for a class you trust)")
 
 
 def readonly_paths() -> list[Path]:
@@ -106,6 +121,7 @@ def sandbox_command(
     memory_bytes: int = DEFAULT_MEMORY_BYTES,
     nproc: int = DEFAULT_NPROC,
     fsize_bytes: int = DEFAULT_FSIZE_BYTES,
+    tmpfs_bytes: int = DEFAULT_TMPFS_BYTES,
     sandbox_mode: str | None = None,
 ) -> tuple[list[str], dict[str, str]]:
     """The command line and environment that run ``argv`` sandboxed with ``workdir`` as its only writable dir.
@@ -135,7 +151,7 @@ def sandbox_command(
     ro = readonly_paths()
     ancestors = sorted({a for p in [*ro, *rw_paths] for a in p.parents if a != Path("/")},
                        key=lambda a: len(a.parts))
-    cmd += ["--perms", "1777", "--tmpfs", "/tmp"]
+    cmd += ["--perms", "1777", "--size", str(tmpfs_bytes), "--tmpfs", "/tmp"]
     for parent in ancestors:  # bwrap would create them mode 0700, unreadable for the unprivileged uid
         if str(parent) != "/tmp":
             cmd += ["--perms", "0755", "--dir", str(parent)]
@@ -147,7 +163,8 @@ def sandbox_command(
             cmd += ["--symlink", os.readlink(p), str(p)]
         elif p.exists():
             cmd += ["--ro-bind", str(p), str(p)]
-    cmd += ["--proc", "/proc", "--dev", "/dev", "--perms", "0777", "--dir", SANDBOX_HOME]
+    cmd += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(16 * 1024**2), "--tmpfs",
+            "/dev/shm", "--perms", "0777", "--dir", SANDBOX_HOME]
     for path in rw_paths:
         cmd += ["--bind", str(path), str(path)]
     for src, dst in ro_binds:
@@ -162,7 +179,8 @@ def sandbox_command(
     if root:
         setpriv = shutil.which("setpriv")
         if setpriv:
-            cmd += [setpriv, f"--reuid={NOBODY_UID}", f"--regid={NOBODY_GID}", "--clear-groups", "--no-new-privs",
+            uid = next_uid()  # its own uid: RLIMIT_NPROC and kill() cannot reach another student's sandbox
+            cmd += [setpriv, f"--reuid={uid}", f"--regid={NOBODY_GID}", "--clear-groups", "--no-new-privs",
                     "--inh-caps=-all", "--bounding-set=-all"]
         else:
             warnings.warn("setpriv is missing: the sandboxed code runs as root inside bwrap", RuntimeWarning,

@@ -11,8 +11,6 @@ locks (read-only set-up cells) are taken from the instructor's source, as nbgrad
 """
 from __future__ import annotations
 
-import ast
-import importlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,15 +19,36 @@ import nbformat
 
 from cnnlab.checks.errors import GradingError
 from cnnlab.course.grading.spec import GradedCheck, graded_cells
+from cnnlab.course.grading.static import analyse
 
 from .remote import RemoteFunction, StudentCrashed, StudentProcess
 
 
+PASSED, FAILED, FLAGGED, ERROR = "passed", "failed", "flagged", "error"
+
+
 @dataclass
 class Verdict:
+    """The trusted grader's decision on one graded test cell.
+
+    ``status``: passed, failed (a wrong answer: 0), flagged (the static analysis could not
+    decide: 0 until an instructor reviews it) or error (the grader could not decide: 0, needs
+    review). Only ``passed`` earns the cell's points.
+    """
+
     grade_id: str
     passed: bool
     message: str = ""
+    status: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.status:
+            self.status = PASSED if self.passed else FAILED
+        self.passed = self.status == PASSED
+
+    @property
+    def needs_review(self) -> bool:
+        return self.status in (FLAGGED, ERROR)
 
 
 def _nbgrader_meta(cell: Any) -> dict:
@@ -59,122 +78,58 @@ def cells_to_run(submitted: Any, source: Any) -> tuple[list[str], list[str]]:
     return run, solutions
 
 
-def _transform(source: str) -> str:
-    try:
-        from IPython.core.inputtransformer2 import TransformerManager
-
-        return TransformerManager().transform_cell(source)
-    except Exception:  # noqa: BLE001
-        return source
-
-
-def _resolve_dotted(dotted: str) -> Any:
-    parts = dotted.split(".")
-    if parts[0] not in {"cnnlab", "torch", "numpy", "scipy"}:
-        return None
-    for cut in range(len(parts), 0, -1):
-        try:
-            obj = importlib.import_module(".".join(parts[:cut]))
-        except ImportError:
-            continue
-        try:
-            for attr in parts[cut:]:
-                obj = getattr(obj, attr)
-        except AttributeError:
-            return None
-        return obj
-    return None
-
-
-def static_forbidden(solutions: list[str], refs: set[str]) -> dict[str, list[str]]:
-    """For each function the student defines: the forbidden references its body (or a helper it calls) uses."""
-    aliases: dict[str, str] = {}
-    functions: dict[str, ast.AST] = {}
-    for source in solutions:
-        try:
-            tree = ast.parse(_transform(source))
-        except SyntaxError:
-            continue
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                for alias in node.names:
-                    if alias.asname:
-                        aliases[alias.asname] = alias.name
-                    else:
-                        aliases[alias.name.split(".")[0]] = alias.name.split(".")[0]
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                for alias in node.names:
-                    aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
-            elif isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name not in functions:
-                functions[node.name] = node
-    targets = {}
-    for ref in refs:
-        obj = _resolve_dotted(ref)
-        if obj is not None:
-            targets[id(obj)] = ref
-
-    def dotted(node: ast.AST) -> str | None:
-        if isinstance(node, ast.Name):
-            return aliases.get(node.id)
-        if isinstance(node, ast.Attribute):
-            base = dotted(node.value)
-            return f"{base}.{node.attr}" if base else None
-        return None
-
-    direct: dict[str, set[str]] = {}
-    calls: dict[str, set[str]] = {}
-    for name, fn in functions.items():
-        found, used = set(), set()
-        for node in ast.walk(fn):
-            if isinstance(node, ast.Name) and node.id in functions:
-                used.add(node.id)
-            if isinstance(node, (ast.Name, ast.Attribute)):
-                path = dotted(node)
-                if path:
-                    obj = _resolve_dotted(path)
-                    if obj is not None and id(obj) in targets:
-                        found.add(targets[id(obj)])
-        direct[name], calls[name] = found, used - {name}
-    result: dict[str, list[str]] = {}
-    for name in functions:
-        seen, stack, found = {name}, [name], set()
-        while stack:
-            current = stack.pop()
-            found |= direct[current]
-            for other in calls[current]:
-                if other not in seen:
-                    seen.add(other)
-                    stack.append(other)
-        result[name] = sorted(found)
-    return result
-
-
-def _all_forbidden(module_checks: dict[str, GradedCheck], assignment: str) -> set[str]:
-    from cnnlab.course.grading.spec import ASSIGNMENT_MODULES
-
-    module = importlib.import_module(ASSIGNMENT_MODULES[assignment])
-    refs: set[str] = set()
-    for name in dir(module):
-        if name.endswith("_REFERENCES"):
-            refs |= set(getattr(module, name))
-    return refs
-
-
 def verify_notebook(assignment: str, source_path: Path, submitted_path: Path | None, *, cell_timeout: float,
                     submission_dir: Path | None = None) -> dict[str, Verdict]:
-    """Run every graded check of ``assignment`` against the submitted notebook; one verdict per grade_id."""
+    """Decide every graded test cell of the source notebook for this submission; one verdict per grade_id.
+
+    Fails closed: a graded cell without a trusted check, an unreadable notebook, a crash of the
+    analysis or of the student's process gives 0 with status "error" (needs review).
+    """
     checks = graded_cells(assignment)
     source = nbformat.read(str(source_path), as_version=4)
-    present = {_nbgrader_meta(c).get("grade_id") for c in source.cells}
-    checks = {gid: chk for gid, chk in checks.items() if gid in present}
+    graded_ids = [m["grade_id"] for m in (_nbgrader_meta(c) for c in source.cells)
+                  if m.get("grade") and not m.get("solution") and m.get("grade_id")]
+    verdicts: dict[str, Verdict] = {}
+    for gid in graded_ids:
+        if gid not in checks:
+            verdicts[gid] = Verdict(gid, False, "no trusted check exists for this cell: grade it by hand", ERROR)
+    checks = {gid: chk for gid, chk in checks.items() if gid in graded_ids}
+    if not checks:
+        return verdicts
     try:
-        if submitted_path is None or not Path(submitted_path).exists():
-            raise FileNotFoundError("the notebook was not submitted")
+        if submitted_path is None or not Path(submitted_path).is_file() or Path(submitted_path).is_symlink():
+            raise FileNotFoundError("the notebook was not submitted (or is not a regular file)")
+        if Path(submitted_path).stat().st_size > 50 * 1024**2:
+            raise ValueError("the notebook is larger than 50 MB")
         submitted = nbformat.read(str(submitted_path), as_version=4)
+        run, solutions = cells_to_run(submitted, source)
     except Exception as exc:  # noqa: BLE001 - corrupted JSON, missing file, wrong format
-        return {gid: Verdict(gid, False, f"the notebook could not be read: {exc}"[:300]) for gid in checks}
-    run, solutions = cells_to_run(submitted, source)
-    flagged = static_forbidden(solutions, _all_forbidden(checks, assignment)) if checks else {}
+        verdicts.update({gid: Verdict(gid, False, f"the notebook could not be read: {exc}"[:300], ERROR)
+                         for gid in checks})
+        return verdicts
+    try:
+        analysis = analyse(solutions, {name: chk.forbidden for chk in checks.values() for name in chk.names})
+    except Exception as exc:  # noqa: BLE001 - fail closed on any analysis failure
+        verdicts.update({gid: Verdict(gid, False, f"flagged for review: the code could not be analysed "
+                                      f"({type(exc).__name__})", FLAGGED) for gid in checks})
+        return verdicts
+    to_run: dict[str, GradedCheck] = {}
+    for gid, chk in checks.items():
+        forbidden = [m for m in (analysis.forbidden_message(n) for n in chk.names) if m]
+        flagged = [m for m in (analysis.flagged_message(n) for n in chk.names) if m]
+        if forbidden:
+            verdicts[gid] = Verdict(gid, False, forbidden[0][:1000], FAILED)
+        elif flagged:
+            verdicts[gid] = Verdict(gid, False, flagged[0][:1000], FLAGGED)
+        else:
+            to_run[gid] = chk
+    if to_run:
+        verdicts.update(_run_checks(to_run, run, submission_dir, cell_timeout))
+    return verdicts
+
+
+def _run_checks(checks: dict[str, GradedCheck], run: list[str], submission_dir: Path | None,
+                cell_timeout: float) -> dict[str, Verdict]:
     verdicts: dict[str, Verdict] = {}
     session: StudentProcess | None = None
     restarts = 0
@@ -185,29 +140,29 @@ def verify_notebook(assignment: str, source_path: Path, submitted_path: Path | N
                     session.close()
                     restarts += 1
                 if restarts > 2:
-                    verdicts[gid] = Verdict(gid, False, "the notebook's process kept crashing")
+                    verdicts[gid] = Verdict(gid, False, "the notebook's process kept crashing", ERROR)
                     continue
                 session = StudentProcess(run, submission_dir, cell_timeout)
                 try:
                     session.start()
                 except StudentCrashed as exc:
-                    verdicts[gid] = Verdict(gid, False, f"running the notebook failed: {exc}")
+                    verdicts[gid] = Verdict(gid, False, f"running the notebook failed: {exc}", ERROR)
                     session.close()
                     session = None
                     restarts += 1
                     continue
-            remote = [RemoteFunction(session, name, static_forbidden=flagged.get(name, []), timeout=chk.timeout_s)
-                      for name in chk.names]
+            remote = [RemoteFunction(session, name, timeout=chk.timeout_s) for name in chk.names]
             try:
                 chk.check(*remote, hidden=True)
                 verdicts[gid] = Verdict(gid, True)
             except GradingError as exc:
                 verdicts[gid] = Verdict(gid, False, str(exc)[:1000])
             except StudentCrashed as exc:
-                verdicts[gid] = Verdict(gid, False, f"the notebook's process failed: {exc}")
+                verdicts[gid] = Verdict(gid, False, f"the notebook's process failed (timed out or crashed): {exc}",
+                                        ERROR)
                 session.close()
-            except Exception as exc:  # noqa: BLE001 - any other failure of the answer
-                verdicts[gid] = Verdict(gid, False, f"{type(exc).__name__}: {exc}"[:1000])
+            except Exception as exc:  # noqa: BLE001 - the grader could not decide: fail closed, needs review
+                verdicts[gid] = Verdict(gid, False, f"verification error: {type(exc).__name__}: {exc}"[:1000], ERROR)
     finally:
         if session is not None:
             session.close()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -9,7 +10,7 @@ from pathlib import Path
 
 from . import config
 from .kernel import install_kernelspec
-from .sandbox import mode
+from .sandbox import opted_out
 
 
 def nbgrader_executable() -> str:
@@ -41,7 +42,7 @@ def init(force: bool = False) -> Path:
     )
     if force or not local.exists():
         local.write_text(text)
-    if mode() == "bwrap":
+    if not opted_out() and shutil.which("bwrap"):
         install_kernelspec()
     return root
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from cnnlab.checks.arrays import check_array, shape_hint
 from cnnlab.checks.errors import GradingError, ReferenceUsedError
-from .forbidden import forbid, referenced_forbidden
-from .functions import Case, check_function, describe_case, random_cases
+from .forbidden import forbid
+from .functions import Case, check_function, describe_case, hidden_seed, random_cases
+from .static import Analysis, analyse
 
 __all__ = [
     "Case",
@@ -22,6 +23,8 @@ __all__ = [
     "describe_case",
     "forbid",
     "random_cases",
-    "referenced_forbidden",
+    "analyse",
+    "Analysis",
+    "hidden_seed",
     "shape_hint",
 ]

@@ -28,6 +28,10 @@ DETECTION_REFERENCES = (
 )
 
 
+FORBIDDEN_DETECTION = ("cnnlab.detection", "cnnlab.course", "cnnlab.widgets", "torch.ops", "torch._C",
+                       "torchvision", "scipy", "sklearn.metrics")
+
+
 def ref_box_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return detection.box_iou(a, b)
 
@@ -56,8 +60,7 @@ def check_box_iou(box_iou: Callable[..., Any], hidden: bool = False) -> None:
     b = torch.tensor([[0.0, 0.0, 2.0, 2.0], [2.0, 2.0, 4.0, 4.0], [5.0, 5.0, 6.0, 6.0]], dtype=torch.float64)
     cases = [Case((a, b), label="touching and disjoint boxes")]
     if hidden:
-        cases += random_cases(lambda r: (_boxes(r, int(r.integers(1, 9))), _boxes(r, int(r.integers(1, 7)))), 15,
-                              seed=41)
+        cases += random_cases(lambda r: (_boxes(r, int(r.integers(1, 9))), _boxes(r, int(r.integers(1, 7)))), 15)
         cases.append(Case((_boxes(np.random.default_rng(2), 5), _boxes(np.random.default_rng(2), 5)), label="same"))
     check_function(box_iou, ref_box_iou, cases, forbidden=DETECTION_REFERENCES, name="box_iou",
                    hint="IoU = intersection / (area a + area b - intersection); clamp negative overlaps to 0")
@@ -79,7 +82,7 @@ def check_nms(nms: Callable[..., Any], hidden: bool = False) -> None:
     scores = torch.tensor([0.9, 0.8, 0.7, 0.95], dtype=torch.float64)
     cases = [Case((boxes, scores, 0.5), label="two clusters")]
     if hidden:
-        cases += random_cases(_nms_case, 15, seed=42)
+        cases += random_cases(_nms_case, 15)
     check_function(nms, ref_nms, cases, forbidden=DETECTION_REFERENCES, name="nms", output_names=["kept indices"],
                    hint="keep the highest-scoring box, drop every box whose IoU with it is > the threshold, repeat; "
                         "return indices into the original arrays, by decreasing score")
@@ -98,7 +101,7 @@ def check_decode_grid(decode_grid: Callable[..., Any], hidden: bool = False) -> 
     grid[0, 1] = torch.tensor([0.9, 0.5, 0.5, 0.5, 0.25, 0.1, 0.9])  # one object in the top-right cell
     cases = [Case((grid, 64), {"score_threshold": 0.1}, "one object")]
     if hidden:
-        cases += random_cases(_grid_case, 12, seed=43)
+        cases += random_cases(_grid_case, 12)
     check_function(decode_grid, ref_decode_grid, cases, forbidden=DETECTION_REFERENCES, name="decode_grid",
                    output_names=["boxes", "scores", "labels"])
 
@@ -114,15 +117,15 @@ def check_average_precision(average_precision: Callable[..., Any], hidden: bool 
     cases = [Case((torch.tensor([0.9, 0.8, 0.7, 0.6], dtype=torch.float64), torch.tensor([True, False, True, True]), 4),
                   label="four detections")]
     if hidden:
-        cases += random_cases(_ap_case, 20, seed=44)
+        cases += random_cases(_ap_case, 20)
     check_function(average_precision, ref_average_precision, cases, forbidden=DETECTION_REFERENCES,
                    name="average_precision",
                    hint="rank by score, accumulate precision and recall, take the precision envelope, sum over recall steps")
 
 
 GRADED_CELLS = {
-    "test_box_iou": GradedCheck(check_box_iou, ("box_iou",)),
-    "test_nms": GradedCheck(check_nms, ("nms",)),
-    "test_decode_grid": GradedCheck(check_decode_grid, ("decode_grid",)),
-    "test_average_precision": GradedCheck(check_average_precision, ("average_precision",)),
+    "test_box_iou": GradedCheck(check_box_iou, ("box_iou",), FORBIDDEN_DETECTION),
+    "test_nms": GradedCheck(check_nms, ("nms",), FORBIDDEN_DETECTION),
+    "test_decode_grid": GradedCheck(check_decode_grid, ("decode_grid",), FORBIDDEN_DETECTION),
+    "test_average_precision": GradedCheck(check_average_precision, ("average_precision",), FORBIDDEN_DETECTION),
 }

@@ -1,21 +1,15 @@
-"""Catch a from-scratch answer that only calls the reference.
+"""Catch an in-process answer that calls the reference (``check_function`` on a local function).
 
-Two independent checks:
-- at run time, ``forbid(refs)`` makes every listed reference raise (and records the call)
-  while the student's function runs: Python functions have their code object swapped, so a
-  reference captured earlier under another name is caught too; module attributes such as
-  ``"torch.nn.functional.conv2d"`` are replaced for the duration;
-- statically, ``referenced_forbidden(fn, refs)`` walks the AST of the function's source and
-  resolves each name and attribute chain against the function's globals, flagging the ones
-  that *are* a forbidden object (no false positives for a student's own helper of the same name).
+``forbid(refs)`` makes every listed reference raise (and records the call) while the answer
+runs: Python functions have their code object swapped, so a reference captured earlier under
+another name is caught too; module attributes such as ``"torch.nn.functional.conv2d"`` are
+replaced for the duration. For submissions the trusted grader relies on the static analysis
+of :mod:`.static` instead (a student's own process cannot be trusted to apply a ban).
 """
 from __future__ import annotations
 
-import ast
 import contextlib
 import importlib
-import inspect
-import textwrap
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -89,52 +83,3 @@ def _trampoline_code(name: str) -> Any:
     namespace: dict[str, Any] = {}
     exec(compile(source, "<cnnlab.course.grading.forbid>", "exec"), namespace)
     return namespace["_forbidden_reference"].__code__
-
-
-def referenced_forbidden(fn: Callable[..., Any], refs: Sequence[Ref]) -> list[str]:
-    """Names of forbidden references that ``fn``'s source mentions (resolved through its globals)."""
-    try:
-        source = textwrap.dedent(inspect.getsource(fn))
-        tree = ast.parse(source)
-    except (OSError, TypeError, SyntaxError, IndentationError):
-        return []
-    targets: dict[int, str] = {}
-    for ref in refs:
-        try:
-            _, _, obj, name = _resolve(ref)
-        except (ImportError, AttributeError):
-            continue
-        targets[id(obj)] = name
-    namespace = dict(getattr(fn, "__globals__", {}))
-    found: list[str] = []
-
-    def lookup(node: ast.AST) -> Any:
-        if isinstance(node, ast.Name):
-            if node.id in namespace:
-                return namespace[node.id]
-            import builtins
-
-            return getattr(builtins, node.id, _MISSING)
-        if isinstance(node, ast.Attribute):
-            base = lookup(node.value)
-            if base is _MISSING or not (inspect.ismodule(base) or inspect.isclass(base)):
-                return _MISSING
-            return getattr(base, node.attr, _MISSING)
-        return _MISSING
-
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.Name, ast.Attribute)):
-            obj = lookup(node)
-            if obj is not _MISSING and id(obj) in targets and targets[id(obj)] not in found:
-                found.append(targets[id(obj)])
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            module = getattr(node, "module", None) or ""
-            for alias in node.names:
-                full = f"{module}.{alias.name}" if module else alias.name
-                for name in targets.values():
-                    if (full == name or name.startswith(full + ".")) and name not in found and module:
-                        found.append(name)
-    return found
-
-
-_MISSING = object()

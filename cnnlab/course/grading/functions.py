@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import copy
 import inspect
+import os
+import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,7 +17,9 @@ import numpy as np
 
 from cnnlab.checks.arrays import _to_numpy, check_array
 from cnnlab.checks.errors import GradingError, ReferenceUsedError
-from .forbidden import Ref, forbid, referenced_forbidden
+from cnnlab.course._worker import reseed
+
+from .forbidden import Ref, forbid
 
 
 @dataclass
@@ -27,9 +31,21 @@ class Case:
     label: str = ""
 
 
-def random_cases(generator: Callable[[np.random.Generator], Any], n: int, seed: int = 0) -> list[Case]:
-    """``n`` cases from ``generator(rng)`` (returning a Case, a tuple of args or a dict of kwargs), seeded."""
-    rng = np.random.default_rng(seed)
+def hidden_seed() -> int:
+    """A fresh secret seed for the hidden cases: drawn at grading time, never stored in a readable file.
+
+    ``CNNLAB_GRADING_SEED`` fixes it (to reproduce one grading run).
+    """
+    fixed = os.environ.get("CNNLAB_GRADING_SEED")
+    return int(fixed) if fixed else secrets.randbits(63)
+
+
+def random_cases(generator: Callable[[np.random.Generator], Any], n: int, seed: int | None = None) -> list[Case]:
+    """``n`` cases from ``generator(rng)`` (returning a Case, a tuple of args or a dict of kwargs).
+
+    Without ``seed`` the cases come from :func:`hidden_seed` (different at every grading run).
+    """
+    rng = np.random.default_rng(hidden_seed() if seed is None else seed)
     cases = []
     for _ in range(n):
         made = generator(rng)
@@ -123,28 +139,19 @@ def check_function(
 ) -> int:
     """Raise GradingError at the first case where ``student_fn`` disagrees with ``reference_fn``.
 
-    ``forbidden`` lists references the answer must not call (callables or dotted paths such as
-    ``"torch.nn.functional.conv2d"``); ``compare(got, expected, what)`` replaces check_array for
-    outputs that are not arrays. Returns the number of (case, device) pairs checked.
+    ``forbidden`` lists references an in-process answer must not call (callables or dotted paths
+    such as ``"torch.nn.functional.conv2d"``; for a remote answer the grader's static analysis
+    decides this before calling). ``compare(got, expected, what)`` replaces check_array for
+    outputs that are not arrays. The expected values are computed here; for a remote answer the
+    in-place check compares what was sent with the arguments as the student process left them.
+    Returns the number of (case, device) pairs checked.
     """
     if student_fn is None or not callable(student_fn):
         raise GradingError(f"expected a function, got {type(student_fn).__name__}: did you run the cell that defines it?",
                            kind="type")
     fname = name or getattr(student_fn, "__name__", "your function")
     cases = list(cases)
-    remote_static = getattr(student_fn, "referenced_forbidden", None)  # a student function in another process
-    if not forbidden:
-        static = []
-    elif remote_static is not None:
-        static = remote_static(forbidden)
-    else:
-        static = referenced_forbidden(student_fn, forbidden)
-    remote_call = getattr(student_fn, "call_forbidding", None)
-    if static:
-        raise ReferenceUsedError(
-            f"{fname} uses {', '.join(static)}, the reference this exercise asks you to write yourself: "
-            "implement it with numpy instead (no points for calling the answer key)"
-        )
+    remote = getattr(student_fn, "is_remote", False)
     checked = 0
     for device in _devices(devices, cases):
         for index, case in enumerate(cases):
@@ -156,14 +163,18 @@ def check_function(
             kwargs = _to_device(copy.deepcopy(case.kwargs), device)
             saved = (copy.deepcopy(args), copy.deepcopy(kwargs))
             try:
-                _reseed()
-                # A remote student process applies the ban itself; patching here would be process-wide
-                # and would catch the references other grading threads compute.
-                with forbid(forbidden if remote_call is None else ()) as log:
-                    if remote_call is not None:
-                        got = remote_call(forbidden, *args, **kwargs)
-                    else:
+                if remote:  # patching here would be process-wide and catch other grading threads
+                    got = student_fn(*args, **kwargs)
+                    after = student_fn.last_args_after
+                    if not isinstance(after, list) or len(after) != 2:
+                        after = ([], {})
+                    args_after, kwargs_after = tuple(after[0]), after[1]
+                    log = None
+                else:
+                    reseed()
+                    with forbid(forbidden) as log:
                         got = student_fn(*args, **kwargs)
+                    args_after, kwargs_after = args, kwargs
             except GradingError as exc:
                 raise type(exc)(f"{where}: {exc.message}") if isinstance(exc, ReferenceUsedError) else GradingError(
                     f"{where}: {exc.message}", kind=exc.kind) from None
@@ -173,27 +184,16 @@ def check_function(
             except Exception as exc:  # noqa: BLE001 - any crash of the answer is a failed check
                 kind_name = getattr(exc, "remote_type", type(exc).__name__)
                 raise GradingError(f"{where}: {fname} raised {kind_name}: {exc}", kind="exception") from None
-            if log.called:
+            if log is not None and log.called:
                 raise ReferenceUsedError(
                     f"{where}: {fname} calls {log.called[0]}, the reference this exercise asks you to write yourself"
                 )
-            if not _same_inputs(saved, (args, kwargs)):
+            if not _same_inputs(saved, (args_after, kwargs_after)):
                 raise GradingError(f"{where}: {fname} changed its input arrays in place; work on a copy instead",
                                    kind="inplace")
             _compare_outputs(got, expected, where, fname, rtol, atol, output_names, hint, compare)
             checked += 1
     return checked
-
-
-def _reseed() -> None:
-    """Every call of the student's code starts from the same random state (as in the sandboxed run)."""
-    import random
-    import sys
-
-    random.seed(0)
-    np.random.seed(0)
-    if "torch" in sys.modules:
-        sys.modules["torch"].manual_seed(0)
 
 
 def _compare_outputs(got: Any, expected: Any, where: str, fname: str, rtol: float, atol: float,

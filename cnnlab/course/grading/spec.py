@@ -1,9 +1,10 @@
 """How an assignment's graded test cells map onto checks, for the out-of-band grader.
 
 Each assignment module (``cnnlab.course.grading.a1`` ...) exposes ``GRADED_CELLS``: the test
-cell's nbgrader ``grade_id`` → a :class:`GradedCheck` naming the check function and the
-student objects (by their names in the notebook) it receives. The notebooks' test cells
-call the same check functions, so the kernel and the out-of-band run agree.
+cell's nbgrader ``grade_id`` → a :class:`GradedCheck` naming the check function, the
+student objects (by their names in the notebook) it receives, and the curated dotted
+prefixes the answer may not use. Every graded test cell of an assignment must be listed:
+one that is not scores 0 and is flagged for review.
 """
 from __future__ import annotations
 
@@ -23,8 +24,11 @@ ASSIGNMENT_MODULES = {
 
 @dataclass(frozen=True)
 class GradedCheck:
+    """A graded test cell: the check, the student names it receives, what they may not use."""
+
     check: Callable[..., Any]
     names: tuple[str, ...]
+    forbidden: tuple[str, ...] = ("cnnlab.course",)  # dotted prefixes refused by the static analysis
     timeout_s: float | None = None  # per call in the student process; None = the course's cell timeout
 
 

@@ -1,0 +1,344 @@
+"""Static analysis of a submission's code: does a graded answer call the answer key, or hide what it calls?
+
+The analysis reads source text only (it never imports what a student names), walks every
+syntax tree without recursion and with a depth limit, and caps the size it accepts, so a
+hostile cell cannot crash it. For each graded name (``conv_forward``, ``SEBlock`` ...) it
+follows the module-level definitions it reaches (functions, classes, lambdas, assignments,
+import aliases, ``importlib``/``getattr`` calls with literal strings) and reports:
+
+* **forbidden**: a dotted path it uses matches the question's curated list (e.g.
+  ``cnnlab.ops``, ``torch.ops``, ``scipy.ndimage``): no points for that question;
+* **flagged**: something the analysis cannot decide (``exec``, ``getattr`` with a computed
+  name, ``subprocess``, ``ctypes``, ``types.FunctionType``, dunder attributes, unknown
+  magics, a tree too deep or a cell too large): 0 until an instructor reviews it.
+
+Module-level code that is not a definition (it runs once, when the notebook runs) counts
+against every graded name.
+"""
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+MAX_CELL_CHARS = 200_000
+MAX_TOTAL_CHARS = 2_000_000
+MAX_DEPTH = 60
+MAX_NODES = 400_000
+
+# Dotted prefixes whose use cannot be analysed statically (looked up after alias resolution).
+DYNAMIC_PREFIXES = (
+    "subprocess", "os.system", "os.popen", "os.exec", "os.spawn", "os.fork", "os.posix_spawn", "pty",
+    "ctypes", "cffi", "types.FunctionType", "types.LambdaType", "types.CodeType", "types.MethodType",
+    "types.ModuleType", "inspect.getsource", "inspect.getsourcelines", "inspect.getmodule", "importlib",
+    "sys.modules", "sys._getframe", "multiprocessing", "concurrent.futures.ProcessPoolExecutor", "pickle",
+    "marshal", "dill", "runpy", "code.InteractiveInterpreter", "builtins", "gc.get_referents",
+    "gc.get_objects", "functools.partial",
+)
+DYNAMIC_BUILTINS = {"exec", "eval", "compile", "__import__", "globals", "locals", "vars", "setattr", "delattr",
+                    "breakpoint"}
+ALLOWED_DUNDERS = {"__init__", "__name__", "__doc__", "__len__", "__call__", "__repr__", "__str__", "__main__",
+                   "__getitem__", "__setitem__", "__iter__", "__next__", "__enter__", "__exit__", "__eq__",
+                   "__hash__", "__contains__", "__file__", "__version__"}
+# IPython magics an honest notebook uses; anything else (shell escapes, %run, %%bash ...) is flagged.
+ALLOWED_MAGICS = {"matplotlib", "load_ext", "autoreload", "aimport", "time", "timeit", "config", "precision",
+                  "pprint", "who", "whos", "env_unused"}
+
+
+@dataclass
+class Finding:
+    """One reason a graded name cannot be trusted: a forbidden use or something flagged for review."""
+
+    name: str  # the graded name ("" for the whole notebook)
+    line: int
+    reason: str
+    cell: int = -1
+
+    def where(self) -> str:
+        return f"cell {self.cell + 1}, line {self.line}" if self.cell >= 0 else f"line {self.line}"
+
+
+@dataclass
+class Analysis:
+    forbidden: dict[str, list[Finding]] = field(default_factory=dict)
+    flagged: dict[str, list[Finding]] = field(default_factory=dict)
+
+    def forbidden_message(self, name: str) -> str | None:
+        found = self.forbidden.get(name)
+        if not found:
+            return None
+        reasons = {f.reason for f in found}
+        uses = ", ".join(sorted(r for r in reasons if not any(o.startswith(r + ".") for o in reasons)))
+        return (f"{name} uses {uses} ({found[0].where()}), the reference this exercise asks you to write "
+                "yourself: implement it without it (no points for calling the answer key)")
+
+    def flagged_message(self, name: str) -> str | None:
+        found = self.flagged.get(name)
+        if not found:
+            return None
+        return "flagged for review: " + "; ".join(f"{f.where()}: {f.reason}" for f in found[:5])
+
+
+def _dotted(node: ast.AST, aliases: Mapping[str, str], budget: int = 8) -> str | None:
+    """'numpy.linalg.norm' for ``np.linalg.norm`` (None if the chain is not names/attributes/literal imports)."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute) and len(parts) < 200:
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        base = aliases.get(node.id)
+        if base is None:
+            return None
+        return ".".join([base, *reversed(parts)])
+    if isinstance(node, ast.Call) and len(node.args) >= 1 and budget > 0:
+        literal = _literal_import(node, aliases, budget - 1)
+        if literal:
+            return ".".join([literal, *reversed(parts)])
+    return None
+
+
+def _literal_import(call: ast.Call, aliases: Mapping[str, str], budget: int = 8) -> str | None:
+    """``importlib.import_module("x.y")`` / ``__import__("x")`` / ``getattr(mod, "attr")`` with literals."""
+    func = call.func
+    fname = func.id if isinstance(func, ast.Name) and func.id not in aliases else None
+    path = _dotted(func, aliases, budget) if fname is None else None
+    args = call.args
+    if (path == "importlib.import_module" or fname == "__import__") and args and \
+            isinstance(args[0], ast.Constant) and isinstance(args[0].value, str):
+        return args[0].value
+    if fname == "getattr" and len(args) >= 2 and isinstance(args[1], ast.Constant) and \
+            isinstance(args[1].value, str):
+        base = _dotted(args[0], aliases, budget)
+        return f"{base}.{args[1].value}" if base else None
+    return None
+
+
+def _matches(path: str, prefixes: Iterable[str]) -> str | None:
+    for prefix in prefixes:
+        if path == prefix or path.startswith(prefix + ".") or (prefix.endswith("*") and path.startswith(prefix[:-1])):
+            return path
+    return None
+
+
+def _walk_limited(root: ast.AST) -> Iterable[tuple[ast.AST, int]]:
+    """Every node under ``root`` with its depth, iteratively; raises ValueError past the limits."""
+    stack = [(root, 0)]
+    count = 0
+    while stack:
+        node, depth = stack.pop()
+        count += 1
+        if depth > MAX_DEPTH:
+            raise ValueError(f"the code is nested more than {MAX_DEPTH} levels deep (line "
+                             f"{getattr(node, 'lineno', '?')})")
+        if count > MAX_NODES:
+            raise ValueError("the code is too large to analyse")
+        yield node, depth
+        for child in ast.iter_child_nodes(node):
+            stack.append((child, depth + 1))
+
+
+def _transform(source: str) -> str:
+    """IPython's own translation of magics and shell escapes into Python (what the kernel runs)."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    return TransformerManager().transform_cell(source)
+
+
+@dataclass
+class _Definition:
+    node: ast.AST
+    cell: int
+
+
+def _parse_cells(cells: Sequence[str], whole: list[Finding]) -> list[tuple[int, ast.Module]]:
+    trees = []
+    total = 0
+    for index, source in enumerate(cells):
+        total += len(source)
+        if len(source) > MAX_CELL_CHARS or total > MAX_TOTAL_CHARS:
+            whole.append(Finding("", 1, f"the cell is too large to analyse ({len(source):,} characters)", index))
+            continue
+        try:
+            tree = ast.parse(_transform(source))
+        except SyntaxError:
+            continue  # it cannot run either: the answers it defines are simply missing
+        except (RecursionError, MemoryError, ValueError, TypeError) as exc:
+            whole.append(Finding("", 1, f"the cell could not be analysed ({type(exc).__name__})", index))
+            continue
+        except Exception as exc:  # noqa: BLE001 - IPython's transformer on hostile text
+            whole.append(Finding("", 1, f"the cell could not be analysed ({type(exc).__name__})", index))
+            continue
+        trees.append((index, tree))
+    return trees
+
+
+def analyse(cells: Sequence[str], graded: Mapping[str, Sequence[str]]) -> Analysis:
+    """Analyse the student's cells; ``graded`` maps each graded name to its forbidden dotted prefixes."""
+    whole: list[Finding] = []
+    trees = _parse_cells(cells, whole)
+    aliases: dict[str, str] = {}
+    definitions: dict[str, list[_Definition]] = {}
+    top_level: list[tuple[int, ast.AST]] = []  # statements that run at import time (not definitions)
+    forbidden_any: set[str] = {p for prefixes in graded.values() for p in prefixes}
+    star_imports: list[tuple[int, int, str]] = []
+    # Pass 1: aliases and definitions (module level, in order; later ones win for aliases).
+    for index, tree in trees:
+        for stmt in tree.body:
+            if isinstance(stmt, ast.Import):
+                for alias in stmt.names:
+                    if alias.asname:
+                        aliases[alias.asname] = alias.name
+                    else:
+                        aliases[alias.name.split(".")[0]] = alias.name.split(".")[0]
+            elif isinstance(stmt, ast.ImportFrom):
+                module = ("." * stmt.level) + (stmt.module or "")
+                for alias in stmt.names:
+                    if alias.name == "*":
+                        star_imports.append((index, stmt.lineno, module))
+                    else:
+                        aliases[alias.asname or alias.name] = f"{module}.{alias.name}"
+            elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                definitions.setdefault(stmt.name, []).append(_Definition(stmt, index))
+            elif isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None:
+                targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+                for target in targets:
+                    for name_node in ([target] if isinstance(target, ast.Name) else
+                                      [e for e in getattr(target, "elts", []) if isinstance(e, ast.Name)]):
+                        definitions.setdefault(name_node.id, []).append(_Definition(stmt, index))
+                top_level.append((index, stmt))
+            else:
+                top_level.append((index, stmt))
+    # Assignments of a plain dotted path or a literal import make aliases too (``f = nd.correlate``).
+    for _ in range(3):
+        for name, defs in definitions.items():
+            for d in defs:
+                value = getattr(d.node, "value", None)
+                if isinstance(d.node, (ast.Assign, ast.AnnAssign)) and value is not None:
+                    path = _dotted(value, aliases)
+                    if path and name not in aliases:
+                        aliases[name] = path
+
+    def scan(node: ast.AST, cell: int) -> tuple[list[Finding], list[Finding], set[str]]:
+        """(forbidden uses, flagged constructs, module-level names referenced) inside ``node``."""
+        forbidden: list[Finding] = []
+        flagged: list[Finding] = []
+        names: set[str] = set()
+        allowed_ipython: set[int] = set()  # the get_ipython names of `get_ipython().run_line_magic(...)`
+        try:
+            for sub, _ in _walk_limited(node):
+                if isinstance(sub, ast.Attribute) and sub.attr in {"run_line_magic", "run_cell_magic"} and \
+                        isinstance(sub.value, ast.Call) and isinstance(sub.value.func, ast.Name):
+                    allowed_ipython.add(id(sub.value.func))
+            for sub, _ in _walk_limited(node):
+                line = getattr(sub, "lineno", getattr(node, "lineno", 1))
+                if isinstance(sub, ast.Name):
+                    names.add(sub.id)
+                    if sub.id == "get_ipython" and id(sub) not in allowed_ipython:
+                        flagged.append(Finding("", line, "uses get_ipython() (only plain magics are allowed)", cell))
+                    if sub.id in DYNAMIC_BUILTINS and sub.id not in aliases:
+                        flagged.append(Finding("", line, f"uses {sub.id}()", cell))
+                    path = aliases.get(sub.id)
+                    if path:
+                        _classify(path, forbidden, flagged, line, cell)
+                elif isinstance(sub, ast.Attribute):
+                    if sub.attr.startswith("__") and sub.attr.endswith("__") and sub.attr not in ALLOWED_DUNDERS:
+                        flagged.append(Finding("", line, f"uses the attribute {sub.attr}", cell))
+                    path = _dotted(sub, aliases)
+                    if path:
+                        _classify(path, forbidden, flagged, line, cell)
+                elif isinstance(sub, ast.Call):
+                    func = sub.func
+                    if isinstance(func, ast.Name) and func.id in {"getattr", "hasattr"} and func.id not in aliases:
+                        if len(sub.args) < 2 or not (isinstance(sub.args[1], ast.Constant)
+                                                     and isinstance(sub.args[1].value, str)):
+                            flagged.append(Finding("", line, "getattr with a computed attribute name", cell))
+                        elif sub.args[1].value.startswith("__"):
+                            flagged.append(Finding("", line, f"getattr(..., {sub.args[1].value!r})", cell))
+                    literal = _literal_import(sub, aliases)
+                    if literal:
+                        _classify(literal, forbidden, flagged, line, cell)
+                    elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Call) and \
+                            isinstance(func.value.func, ast.Name) and func.value.func.id == "get_ipython":
+                        _classify_ipython(sub, flagged, line, cell)
+                    if isinstance(func, ast.Attribute) and func.attr == "import_module":
+                        if not (sub.args and isinstance(sub.args[0], ast.Constant)):
+                            flagged.append(Finding("", line, "imports a module by a computed name", cell))
+                elif isinstance(sub, (ast.Import, ast.ImportFrom)):
+                    module = getattr(sub, "module", None) or ""
+                    for alias in sub.names:
+                        full = f"{module}.{alias.name}" if module else alias.name
+                        _classify(full, forbidden, flagged, line, cell)
+        except ValueError as exc:
+            flagged.append(Finding("", getattr(node, "lineno", 1), str(exc), cell))
+        except (RecursionError, MemoryError) as exc:
+            flagged.append(Finding("", getattr(node, "lineno", 1), f"the code could not be analysed "
+                                   f"({type(exc).__name__})", cell))
+        return forbidden, flagged, names
+
+    def _classify(path: str, forbidden: list[Finding], flagged: list[Finding], line: int, cell: int) -> None:
+        if _matches(path, forbidden_any):
+            forbidden.append(Finding("", line, path, cell))
+        elif _matches(path, DYNAMIC_PREFIXES):
+            flagged.append(Finding("", line, f"uses {path}", cell))
+
+    def _classify_ipython(call: ast.Call, flagged: list[Finding], line: int, cell: int) -> None:
+        method = call.func.attr  # type: ignore[attr-defined]
+        magic = call.args[0].value if call.args and isinstance(call.args[0], ast.Constant) else None
+        if method in {"run_line_magic", "run_cell_magic"} and magic in ALLOWED_MAGICS:
+            return
+        what = f"the magic %{magic}" if magic else f"get_ipython().{method}"
+        flagged.append(Finding("", line, f"uses {what}", cell))
+
+    scanned: dict[int, tuple[list[Finding], list[Finding], set[str]]] = {}
+
+    def scan_cached(node: ast.AST, cell: int):
+        key = id(node)
+        if key not in scanned:
+            scanned[key] = scan(node, cell)
+        return scanned[key]
+
+    # Module-level statements run for everyone: their flags count against every graded name;
+    # their forbidden uses only matter through the names they define (handled by reachability).
+    global_flags: list[Finding] = list(whole)
+    for index, stmt in top_level:
+        if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+            continue  # analysed as the definition of its targets
+        _, flags, _ = scan_cached(stmt, index)
+        global_flags += flags
+    for cell, line, module in star_imports:
+        if _matches(module, forbidden_any) or _matches(module, DYNAMIC_PREFIXES):
+            global_flags.append(Finding("", line, f"imports everything from {module}", cell))
+
+    result = Analysis()
+    for gname, prefixes in graded.items():
+        seen: set[str] = set()
+        stack = [gname]
+        forb: list[Finding] = []
+        flags: list[Finding] = []
+        while stack:
+            current = stack.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            for d in definitions.get(current, []):
+                f, fl, names = scan_cached(d.node, d.cell)
+                forb += f
+                flags += fl
+                stack.extend(n for n in names if n in definitions and n not in seen)
+        forb = [Finding(gname, f.line, f.reason, f.cell) for f in forb if _matches(f.reason, prefixes)]
+        flags = [Finding(gname, f.line, f.reason, f.cell) for f in flags + global_flags]
+        if forb:
+            result.forbidden[gname] = forb
+        if flags:
+            result.flagged[gname] = _dedupe(flags)
+    return result
+
+
+def _dedupe(findings: list[Finding]) -> list[Finding]:
+    seen, out = set(), []
+    for f in findings:
+        key = (f.cell, f.line, f.reason)
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return sorted(out, key=lambda f: (f.cell, f.line))
