@@ -27,7 +27,7 @@ def test_right_answers_pass(capsys):
     ex.check_horizontal_edges(_correlate(top, np.array([[1, 1, 1], [0, 0, 0], [-1, -1, -1.0]])))
     ex.check_correlate2d(_correlate)
     ex.check_torch_to_tf_weights(lambda w: w.transpose(2, 3, 1, 0))
-    ex.check_output_size(lambda n, f, p, s: (n + 2 * p - f) // s + 1)
+    ex.check_output_sizes([(n + 2 * p - f) // s + 1 for n, f, p, s in ex.OUTPUT_SIZE_CASES])
     ex.check_same_padding((0, 1))
     ex.check_max_pool_2x2(_max_pool)
     ex.check_pool_output_shape((8, 64, 27, 27))
@@ -49,9 +49,12 @@ def test_right_answers_pass(capsys):
     (lambda: ex.check_correlate2d(lambda x, k: 1 / 0), "raised ZeroDivisionError"),
     (lambda: ex.check_correlate2d(_correlate(np.ones((3, 3)), np.ones((2, 2)))), "pass the function itself"),
     (lambda: ex.check_torch_to_tf_weights(lambda w: w.transpose(3, 2, 1, 0)), "transpose"),
-    (lambda: ex.check_output_size(lambda n, f, p, s: round((n + 2 * p - f) / s) + 1), "round down"),
-    (lambda: ex.check_output_size(lambda n, f, p, s: (n + 2 * p - f) // s), "forget the \\+ 1"),
-    (lambda: ex.check_output_size(lambda n, f, p, s: (n + p - f) // s + 1), "both sides"),
+    (lambda: ex.check_output_sizes([(n + 2 * p - f) / s + 1 for n, f, p, s in ex.OUTPUT_SIZE_CASES]), "round down"),
+    (lambda: ex.check_output_sizes([(n + 2 * p - f) // s for n, f, p, s in ex.OUTPUT_SIZE_CASES]), "forget the \\+ 1"),
+    (lambda: ex.check_output_sizes([(n + p - f) // s + 1 for n, f, p, s in ex.OUTPUT_SIZE_CASES]), "both sides"),
+    (lambda: ex.check_output_sizes([n + 2 * p - f + 1 for n, f, p, s in ex.OUTPUT_SIZE_CASES]), "divide by the stride"),
+    (lambda: ex.check_output_sizes([4, 3]), "give 4 numbers"),
+    (lambda: ex.check_output_sizes([4, 3, 3, 113]), "n=224, f=7, p=3, s=2 you gave 113, expected 112"),
     (lambda: ex.check_same_padding((1, 0)), "bottom/right"),
     (lambda: ex.check_same_padding((1, 1)), "stride 1"),
     (lambda: ex.check_same_padding("x"), "pair"),
@@ -93,8 +96,8 @@ def test_none_is_not_attempted(check, capsys, monkeypatch):
 
 def test_stub_returning_none_is_not_attempted(capsys, monkeypatch):
     monkeypatch.delenv(ex.STRICT_ENV, raising=False)
-    assert ex.check_output_size(lambda n, f, p, s: None) is False
-    assert "output_size: not attempted yet" in capsys.readouterr().out
+    assert ex.check_correlate2d(lambda image, kern: None) is False
+    assert "correlate2d: not attempted yet" in capsys.readouterr().out
 
 
 def test_horizontal_edges_sign_error_is_named():

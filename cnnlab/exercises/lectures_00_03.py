@@ -15,7 +15,7 @@ from ._core import self_check
 __all__ = [
     "check_channel_pool_shape", "check_conv_layer_shape", "check_correlate2d", "check_dense_vs_conv",
     "check_dilated_output", "check_global_pool_shape", "check_horizontal_edges", "check_max_pool_2x2",
-    "check_output_size", "check_padding_modes", "check_pixel_count", "check_pool_output_shape",
+    "OUTPUT_SIZE_CASES", "check_output_sizes", "check_padding_modes", "check_pixel_count", "check_pool_output_shape",
     "check_same_padding", "check_torch_to_tf_weights",
 ]
 
@@ -152,27 +152,36 @@ def check_conv_layer_shape(shape: Any) -> None:
 
 
 # ----------------------------------------------------------------- lecture 02
+# (n, f, p, s) of the output-size exercise; the answer is one output width per case
+OUTPUT_SIZE_CASES = [(7, 3, 1, 2), (6, 3, 1, 2), (10, 4, 0, 3), (224, 7, 3, 2)]
+
+
 @self_check
-def check_output_size(fn: Callable[[int, int, int, int], int]) -> None:
-    """``fn(n, f, p, s)`` -> floor((n + 2p - f) / s) + 1."""
-    cases = [(6, 3, 0, 1), (5, 3, 1, 1), (7, 3, 1, 2), (6, 3, 1, 2), (10, 4, 0, 3), (32, 5, 2, 1), (224, 7, 3, 2),
-             (9, 3, 0, 4)]
-    for n, f, p, s in cases:
-        expected = (n + 2 * p - f) // s + 1
-        got = _call(fn, n, f, p, s, what=f"n={n}, f={f}, p={p}, s={s}")
-        value = _number(got, f"output_size({n}, {f}, {p}, {s})")
-        if value != expected:
-            exact = (n + 2 * p - f) / s + 1
-            hint = ""
-            if value == round(exact) or value == np.ceil(exact):
-                hint = " — round down (floor): a window that does not fit is dropped"
-            elif p and value == (n + p - f) // s + 1:
-                hint = " — padding is added on both sides (2p)"
-            elif value == expected - 1:
-                hint = " — did you forget the + 1 for the first window?"
-            raise GradingError(f"output_size({n}, {f}, {p}, {s}) returned {got!r}, expected {expected}{hint}",
-                               kind="values")
-    _ok(f"your formula agrees on {len(cases)} cases, including ones where the floor matters.")
+def check_output_sizes(sizes: Any) -> None:
+    """Output widths floor((n + 2p - f) / s) + 1 for each (n, f, p, s) of ``OUTPUT_SIZE_CASES``."""
+    try:
+        got = [float(v) for v in sizes]
+    except (TypeError, ValueError):
+        raise GradingError(f"give {len(OUTPUT_SIZE_CASES)} numbers, one per case, got {sizes!r}", kind="type") from None
+    if len(got) != len(OUTPUT_SIZE_CASES):
+        raise GradingError(f"give {len(OUTPUT_SIZE_CASES)} numbers, one per case, got {len(got)}", kind="shape")
+    typical = [  # (wrong formula, hint): a whole answer that follows one of these gets its hint
+        (lambda n, f, p, s: (n + 2 * p - f) / s + 1, "round down (floor): a window that does not fit is dropped"),
+        (lambda n, f, p, s: -(-(n + 2 * p - f) // s) + 1, "round down (floor), not up: a window that does not fit "
+                                                            "is dropped"),
+        (lambda n, f, p, s: (n + p - f) // s + 1, "padding is added on both sides (2p)"),
+        (lambda n, f, p, s: (n + 2 * p - f) // s, "did you forget the + 1 for the first window?"),
+        (lambda n, f, p, s: n + 2 * p - f + 1, "the window jumps s pixels at a time: divide by the stride"),
+    ]
+    expected = [(n + 2 * p - f) // s + 1 for n, f, p, s in OUTPUT_SIZE_CASES]
+    for formula, hint in typical:
+        if got != expected and got == [formula(*case) for case in OUTPUT_SIZE_CASES]:
+            raise GradingError(f"you gave {[f'{v:g}' for v in got]}: {hint}", kind="values")
+    for value, want, (n, f, p, s) in zip(got, expected, OUTPUT_SIZE_CASES):
+        if value != want:
+            raise GradingError(f"for n={n}, f={f}, p={p}, s={s} you gave {value:g}, expected {want}: "
+                               f"compute (n + 2p - f) / s, round down, add 1", kind="values")
+    _ok("floor((n + 2p - f) / s) + 1 on all four, including the ones where the floor matters.")
 
 
 @self_check
