@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.cnnlab-installed
 PYTEST_ARGS ?=
 
-.PHONY: lab test bench figures clean-notebooks venv
+.PHONY: lab test bench figures clean-notebooks venv hub
 
 venv: $(STAMP)
 
@@ -23,6 +23,9 @@ lab: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+
+hub: $(STAMP)
+	bash deploy/hub.sh
 
 bench: $(STAMP)
 	@for b in benchmarks/*_bench.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

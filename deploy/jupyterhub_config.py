@@ -184,9 +184,10 @@ class CourseSpawner(LocalProcessSpawner):
         os.chmod(home, 0o700)  # Debian's useradd makes homes world-readable (UMASK 022)
         copies = []
         lectures = next((KIT / n for n in ("lectures", "notebooks") if (KIT / n).is_dir()), KIT / "lectures")
-        if lectures.is_dir() and not (home / "lectures").exists():
-            shutil.copytree(lectures, home / "lectures")
-            copies.append(home / "lectures")
+        for src, dst in ((lectures, home / "lectures"), (KIT / "img", home / "img")):  # lectures link ../img/
+            if src.is_dir() and not dst.exists():
+                shutil.copytree(src, dst)
+                copies.append(dst)
         settings = home / ".jupyter" / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
         if not settings.exists():
             settings.mkdir(parents=True)
