@@ -18,6 +18,7 @@ LECTURES = [
     "notebooks/01_convolution.ipynb",
     "notebooks/02_padding_and_stride.ipynb",
     "notebooks/03_pooling.ipynb",
+    "notebooks/03b_learning_convolutions.ipynb",
     "notebooks/04_building_a_cnn.ipynb",
     "notebooks/05_architectures.ipynb",
     "notebooks/06_augmentation_and_transfer.ipynb",
