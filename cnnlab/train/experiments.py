@@ -1,0 +1,106 @@
+"""Honest comparisons: train the same recipe over several seeds and report mean ± spread.
+
+One training run says little: a different seed (initial weights, batch order) can move the
+result by more than the effect being measured. :func:`repeat_runs` trains a fresh model per seed,
+:func:`final_stats` summarises one metric at the last epoch, :func:`describe` writes it as
+"mean ± std (min–max, n runs)", and :func:`plot_runs` draws each group's mean curve with its
+min–max band.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .loop import History, fit
+
+__all__ = ["RunStats", "curves", "describe", "final_stats", "plot_runs", "repeat_runs"]
+
+METRICS = ("train_loss", "train_acc", "val_loss", "val_acc")
+
+
+@dataclass(frozen=True)
+class RunStats:
+    """One metric over several runs: mean, sample standard deviation, min, max and the number of runs."""
+
+    mean: float
+    std: float
+    min: float
+    max: float
+    n: int
+
+
+def repeat_runs(make_model: Callable[[], "object"], train_loader, val_loader=None, *,
+                seeds: Iterable[int] = (0, 1, 2), **fit_kwargs) -> list[History]:
+    """Seed torch, build ``make_model()`` and ``fit`` it, once per seed; the list of histories.
+
+    ``fit_kwargs`` go to :func:`cnnlab.train.fit` (``epochs``, ``lr``, ``augment``, ...); ``seed``
+    is set per run and the progress bar is off unless asked for.
+    """
+    import torch
+
+    seeds = list(seeds)
+    if not seeds:
+        raise ValueError("seeds is empty: give at least one seed (three or more to see the spread)")
+    if "seed" in fit_kwargs:
+        raise ValueError("pass the seeds as seeds=[...], not seed=...")
+    fit_kwargs.setdefault("progress", False)
+    histories = []
+    for seed in seeds:
+        torch.manual_seed(seed)
+        model = make_model()
+        histories.append(fit(model, train_loader, val_loader, seed=seed, **fit_kwargs))
+    return histories
+
+
+def _metric(histories: Sequence[History], metric: str) -> list[list[float]]:
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
+    if not histories:
+        raise ValueError("no runs to summarise")
+    values = [list(getattr(h, metric)) for h in histories]
+    if any(not v for v in values):
+        raise ValueError(f"a run has no {metric!r} values (was a validation loader given?)")
+    return values
+
+
+def curves(histories: Sequence[History], metric: str = "val_acc") -> np.ndarray:
+    """A (runs, epochs) array of one metric; runs that stopped early are cut to the shortest."""
+    values = _metric(histories, metric)
+    n = min(len(v) for v in values)
+    return np.array([v[:n] for v in values], dtype=float)
+
+
+def final_stats(histories: Sequence[History], metric: str = "val_acc") -> RunStats:
+    """Statistics of ``metric`` at each run's last epoch."""
+    last = np.array([v[-1] for v in _metric(histories, metric)], dtype=float)
+    std = float(last.std(ddof=1)) if last.size > 1 else 0.0
+    return RunStats(float(last.mean()), std, float(last.min()), float(last.max()), int(last.size))
+
+
+def describe(stats: RunStats, percent: bool = False) -> str:
+    """``"0.912 ± 0.013 (0.899–0.925, 3 runs)"``; with ``percent`` in percentage points."""
+    k, unit, fmt = (100.0, " %", "{:.1f}") if percent else (1.0, "", "{:.3f}")
+    f = fmt.format
+    return (f"{f(stats.mean * k)} ± {f(stats.std * k)}{unit} ({f(stats.min * k)}–{f(stats.max * k)}, "
+            f"{stats.n} run{'s' if stats.n != 1 else ''})")
+
+
+def plot_runs(groups: Mapping[str, Sequence[History]], metric: str = "train_loss", ax=None, log: bool = False):
+    """Each group's mean curve of ``metric`` with a shaded min–max band over its runs; returns the axes."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.5, 3.4))
+    for name, histories in groups.items():
+        values = curves(histories, metric)
+        epochs = np.arange(1, values.shape[1] + 1)
+        line, = ax.plot(epochs, values.mean(axis=0), label=f"{name} (mean of {len(values)})")
+        ax.fill_between(epochs, values.min(axis=0), values.max(axis=0), color=line.get_color(), alpha=0.2)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(metric.replace("_", " "))
+    if log:
+        ax.set_yscale("log")
+    ax.legend(fontsize=8)
+    return ax
