@@ -135,19 +135,40 @@ def test_bad_arguments_say_what_was_expected():
         ConvolutionExplorer(padding="half")
 
 
-def test_the_view_follows_the_state():
+def test_the_controls_change_the_state():
     ex = ConvolutionExplorer("edges 6x6", "vertical edge")
     w = ex.widget
+    c = ex.controls
     before = ex._w_output.value
-    ex._w_position.value = 5
+    c["position"].value = 5
     assert ex.position == 5 and ex._w_output.value != before
-    ex._w_kernel.value = "horizontal edge"
+    c["kernel"].value = "horizontal edge"
     np.testing.assert_array_equal(ex.kernel, KERNELS["horizontal edge"])
-    ex._kernel_cells[0].value = 7.0
-    assert ex.kernel[0, 0] == 7.0 and ex.kernel_name == "custom" and ex._w_kernel.value == "custom"
-    ex._w_stride.value = 2
-    assert ex._w_position.max == ex.n_positions - 1 == 3
+    c["kernel[0,0]"].value = 7.0
+    assert ex.kernel[0, 0] == 7.0 and ex.kernel_name == "custom" and c["kernel"].value == "custom"
+    c["stride"].value = 2
+    # 6x6 input, 3x3 kernel, stride 2: a 2x2 output, so positions 0..3
+    assert ex.stride == 2 and c["position"].max == 3 and c["play"].max == 3
     assert w is ex.widget
+
+
+def test_state_set_from_code_shows_in_the_controls():
+    ex = ConvolutionExplorer("edges 6x6", "vertical edge")
+    c = ex.controls
+    ex.set_padding(1).set_stride(2).set_dilation(2).set_bias(1.5)
+    assert (c["padding"].value, c["stride"].value, c["dilation"].value, c["bias"].value) == (1, 2, 2, 1.5)
+    # padded 8x8, dilated kernel spans 5: floor((8 - 5)/2) + 1 = 2 per side
+    assert c["position"].max == 3
+    ex.set_position(3)
+    assert c["position"].value == 3 and c["play"].value == 3
+    ex.set_padding((1, 0, 1, 0))          # not among the dropdown's choices: added to them
+    assert c["padding"].value == (1, 0, 1, 0) and (str((1, 0, 1, 0)), (1, 0, 1, 0)) in c["padding"].options
+    ex.set_kernel(np.ones((2, 2)))        # the weight boxes follow the kernel's shape and values
+    c = ex.controls
+    assert c["kernel"].value == "custom" and [c[f"kernel[{r},{k}]"].value for r in (0, 1) for k in (0, 1)] == [1.0] * 4
+    assert "kernel[2,2]" not in c
+    ex.set_image("photo (gray)")
+    assert c["image"].value == "photo (gray)"
 
 
 def test_edges_sample_is_the_textbook_image():

@@ -79,10 +79,42 @@ def test_detections_viewer_threshold_moves_along_precision_and_recall():
         viewer.set(index=3)
 
 
-def test_views_build_without_a_browser():
-    pytest.importorskip("ipywidgets")
+def test_iou_explorer_controls_and_state_stay_in_sync():
+    ex = IoUExplorer(a=(0, 0, 10, 10), b=(5, 0, 10, 10))
+    c = ex.controls
+    assert [c[f"b_{f}"].value for f in "xywh"] == [5, 0, 10, 10]
+    ex.set(a_x=3, b_h=20)
+    assert c["a_x"].value == 3 and c["b_h"].value == 20
+    before = ex._w_summary.value
+    c["b_x"].value = 40  # the slider moves box B right, away from A: no overlap
+    assert ex.b == (40, 0, 10, 20) and ex.iou == 0.0 and ex._w_summary.value != before
+
+
+def test_nms_stepper_controls_and_state_stay_in_sync():
     image, boxes, scores = scene()
-    for ex in (IoUExplorer(), NMSStepper(image, boxes, scores),
-               DetectionsViewer(image[None], [{"boxes": boxes, "scores": scores, "labels": np.zeros(25, int)}])):
-        assert ex.widget is not None
-        ex.refresh()
+    st = NMSStepper(image, boxes, scores, iou_threshold=0.4)
+    c = st.controls
+    assert c["step"].max == st.num_steps == len(nms(boxes, scores, 0.4))
+    st.next().next()
+    assert c["step"].value == 2
+    c["step"].value = 1
+    assert st.step == 1 and st.status()["current"] == [nms(boxes, scores, 0.4)[0].item()]
+    c["iou_threshold"].value = 0.9  # a new threshold replays from step 0
+    assert st.iou_threshold == 0.9 and st.step == 0 and c["step"].value == 0
+    assert c["step"].max == len(nms(boxes, scores, 0.9))
+    st.set_threshold(0.2)
+    assert c["iou_threshold"].value == 0.2
+
+
+def test_detections_viewer_controls_and_state_stay_in_sync():
+    image, boxes, scores = scene()
+    images = torch.stack([image, image.flip(-1)])
+    preds = [{"boxes": boxes, "scores": scores, "labels": np.zeros(25, int)}] * 2
+    viewer = DetectionsViewer(images, preds, score_threshold=0.5)
+    c = viewer.controls
+    viewer.set(index=1, score_threshold=0.8)
+    assert (c["index"].value, c["score_threshold"].value) == (1, 0.8)
+    c["score_threshold"].value = 0.0
+    assert viewer.score_threshold == 0.0 and len(viewer.visible()["boxes"]) == 25
+    c["index"].value = 0
+    assert viewer.index == 0

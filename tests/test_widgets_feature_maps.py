@@ -30,10 +30,21 @@ def test_relu_and_rgb_and_a_torch_weight_bank():
 def test_switching_relu_changes_the_maps_and_the_view():
     v = FeatureMapsViewer("square", size=12)
     assert (v.maps < 0).any()
-    v.widget
+    c = v.controls
     before = v._w_maps[0].value
-    v._w_relu.value = True
-    assert (v.maps >= 0).all() and v._w_maps[0].value != before
+    c["relu"].value = True
+    assert v.relu and (v.maps >= 0).all() and v._w_maps[0].value != before
+    c["image"].value = "edges 6x6"
+    assert v.image_name == "edges 6x6"
+
+
+def test_state_set_from_code_shows_in_the_controls():
+    v = FeatureMapsViewer("square", size=12)
+    c = v.controls
+    v.set_relu(True).set_image("edges 6x6")
+    assert c["relu"].value is True and c["image"].value == "edges 6x6"
+    v.set_image(np.eye(5))
+    assert c["image"].value == "custom" and "custom" in c["image"].options
 
 
 def test_mismatched_filters_are_refused():

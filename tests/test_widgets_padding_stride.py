@@ -80,11 +80,33 @@ def test_picture_changes_with_the_position_and_the_view_follows():
     a = ex.picture()
     b = ex.set_position(4).picture()
     assert a.shape == b.shape and not np.array_equal(a, b)
-    ex.widget
-    ex._w_stride.value = 1
-    assert ex.stride == 1 and ex.preset is None and ex._w_position.max == ex.n_positions - 1
-    ex._w_preset.value = "full padding"
-    assert (ex.n, ex.f, ex.padding) == (5, 3, "full") and ex._w_f.value == 3
+
+
+def test_the_controls_change_the_state():
+    ex = PaddingStrideExplorer("padding, strides")  # n 5, f 3, padding 1, stride 2
+    c = ex.controls
+    c["stride"].value = 1
+    # (5 + 2 - 3)/1 + 1 = 5 per side
+    assert ex.stride == 1 and ex.preset is None and c["position"].max == 24 and c["preset"].value == "(custom)"
+    c["preset"].value = "full padding"
+    assert (ex.n, ex.f, ex.padding) == (5, 3, "full") and c["f"].value == 3 and c["padding"].value == "full"
+    c["position"].value = 7
+    assert ex.position == 7 and ex.cell == (1, 0)  # full padding: 7 x 7 output
+
+
+def test_state_set_from_code_shows_in_the_controls():
+    ex = PaddingStrideExplorer("padding, strides")
+    c = ex.controls
+    ex.set(n=7, f=2, padding=2, stride=3, dilation=2)
+    assert [c[k].value for k in ("n", "f", "padding", "stride", "dilation")] == [7, 2, 2, 3, 2]
+    # padded 11, effective kernel 3: floor(8/3) + 1 = 3 per side
+    assert c["position"].max == c["play"].max == 8 and c["preset"].value == "(custom)"
+    ex.set_position(100)
+    assert ex.position == 8 and c["position"].value == 8
+    ex.set_preset("dilation 2 (atrous)")
+    assert c["preset"].value == "dilation 2 (atrous)" and c["dilation"].value == 2 and c["padding"].value == 0
+    ex.set(padding=(0, 1))
+    assert c["padding"].value == (0, 1)
 
 
 def test_bad_values_are_refused_clearly():

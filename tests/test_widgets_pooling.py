@@ -77,10 +77,27 @@ def test_impossible_settings_are_reported_not_raised():
         ex.set(mode="min")
 
 
-def test_view_follows_the_shift_slider():
+def test_the_controls_change_the_state():
     ex = PoolingExplorer()
-    ex.widget
+    c = ex.controls
     before = ex._w_shifted.value
-    ex._w_shift.value = 2
+    c["shift"].value = 2
     assert ex.shift == 2 and ex._w_shifted.value != before
     assert "of 16" in ex._w_summary.value
+    c["mode"].value = "avg"
+    c["stride"].value = 1
+    c["image"].value = "square"
+    assert (ex.mode, ex.stride, ex.step, ex.image_name) == ("avg", 1, 1, "square")
+
+
+def test_state_set_from_code_shows_in_the_controls():
+    ex = PoolingExplorer()
+    c = ex.controls
+    ex.set(mode="avg", size=3, stride=1, padding=1, shift=-2)
+    assert [c[k].value for k in ("mode", "size", "stride", "padding", "shift")] == ["avg", 3, 1, 1, -2]
+    ex.set(stride=0)  # 0 means "the window size": the slider shows 0, the step is the size
+    assert c["stride"].value == 0 and ex.step == 3
+    ex.set(shift=7)  # beyond the slider's range: the range stretches instead of clipping
+    assert c["shift"].value == 7 and c["shift"].max >= 7
+    ex.set_image(np.eye(6))
+    assert c["image"].value == "custom" and "custom" in c["image"].options

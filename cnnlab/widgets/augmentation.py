@@ -64,15 +64,11 @@ class AugmentationPreview(Explorer):
                 self.values[k] = float(v)
             else:
                 raise ValueError(f"unknown parameter {k!r}; expected one of {sorted([*self.PARAMS, 'flip'])}")
-        if _refresh:
-            self.refresh()
-        return self
+        return self._changed(_refresh)
 
     def set_image(self, name: str, _refresh: bool = True) -> AugmentationPreview:
         self.image_name, self.image = name, _load(name, self.size)
-        if _refresh:
-            self.refresh()
-        return self
+        return self._changed(_refresh)
 
     def reset(self) -> AugmentationPreview:
         """Back to the identity (the augmented image equals the original)."""
@@ -131,17 +127,16 @@ class AugmentationPreview(Explorer):
     def _build_view(self):
         import ipywidgets as W
 
-        self._w_image = W.Dropdown(options=list(IMAGES), value=self.image_name, description="image")
-        self._w_flip = W.Checkbox(value=self.flip, description="horizontal flip")
-        self._w_sliders = {k: W.FloatSlider(value=self.values[k], min=lo, max=hi, step=st, description=k,
-                                            continuous_update=False)
+        self._w_image = self.bind("image", W.Dropdown(options=list(IMAGES), description="image"), "image_name",
+                                  self.set_image)
+        self._w_flip = self.bind("flip", W.Checkbox(description="horizontal flip"), "flip",
+                                 lambda v: self.set(flip=v))
+        self._w_sliders = {k: self.bind(k, W.FloatSlider(min=lo, max=hi, step=st, description=k,
+                                                         continuous_update=False),
+                                        lambda k=k: self.values[k], lambda v, k=k: self.set(**{k: v}))
                            for k, (_, lo, hi, st) in self.PARAMS.items()}
         self._w_original, self._w_augmented, self._w_samples = (W.Image(format="png") for _ in range(3))
         self._w_summary = W.HTML()
-        self._w_image.observe(lambda ch: self.set_image(ch["new"]), names="value")
-        self._w_flip.observe(lambda ch: self.set(flip=ch["new"]), names="value")
-        for k, s in self._w_sliders.items():
-            s.observe(lambda ch, k=k: self.set(**{k: ch["new"]}), names="value")
         cap = lambda t: W.HTML(f"<b>{t}</b>")  # noqa: E731
         return W.VBox([
             W.HBox([W.VBox([self._w_image, self._w_flip, *list(self._w_sliders.values())[:3]]),

@@ -19,12 +19,7 @@ import numpy as np
 from .. import ops
 from ..data.samples import IMAGES, KERNELS, sample_image
 from . import _render as R
-from ._base import Explorer, SlidingWindow
-
-PADDING_CHOICES: list[tuple[str, Any]] = [
-    ("valid", "valid"), ("same", "same"), ("full", "full"), ("0", 0), ("1", 1), ("2", 2), ("3", 3),
-]
-
+from ._base import Explorer, SlidingWindow, padding_options
 
 def _as_chw(image: np.ndarray) -> np.ndarray:
     """HxW -> 1xHxW, HxWx3 -> 3xHxW (float64); anything else is refused with a clear message."""
@@ -123,7 +118,6 @@ class ConvolutionExplorer(SlidingWindow, Explorer):
 
     def set_padding(self, padding: Any, _refresh: bool = True) -> "ConvolutionExplorer":
         """"valid", "same", "full", an int, (ph, pw) or (top, bottom, left, right)."""
-
         ops.resolve_padding(padding, self.kernel.shape, 1, 1, self.image.shape[1:])  # validates
         self.padding = padding
         return self._changed(_refresh)
@@ -144,29 +138,6 @@ class ConvolutionExplorer(SlidingWindow, Explorer):
         self.bias = float(bias)
         return self._changed(_refresh)
 
-    def set_position(self, position: int, _refresh: bool = True) -> "ConvolutionExplorer":
-        """Move the window to output cell number ``position`` (row-major order), clamped to the output."""
-        n = self.n_positions
-        self.position = int(np.clip(int(position), 0, max(n - 1, 0)))
-        if _refresh:
-            self.refresh()
-        return self
-
-    def set_cell(self, row: int, col: int) -> "ConvolutionExplorer":
-        """Move the window to output cell (row, col)."""
-        h, w = self.output_shape
-        if not (0 <= row < h and 0 <= col < w):
-            raise ValueError(f"cell ({row}, {col}) is outside the {h}x{w} output")
-        return self.set_position(row * w + col)
-
-    def _changed(self, refresh: bool) -> "ConvolutionExplorer":
-        self._cache = None
-        if hasattr(self, "kernel") and hasattr(self, "image"):
-            self.position = int(np.clip(self.position, 0, max(self.n_positions - 1, 0)))
-            if refresh:
-                self.refresh()
-        return self
-
     # --------------------------------------------------------------- derived
     @property
     def channels(self) -> int:
@@ -179,7 +150,7 @@ class ConvolutionExplorer(SlidingWindow, Explorer):
 
     @property
     def pads(self) -> tuple[int, int, int, int]:
-
+        """(top, bottom, left, right) for the current padding."""
         return tuple(ops.resolve_padding(self.padding, self.kernel.shape, self.stride, self.dilation,
                                          self.image.shape[1:]))
 
@@ -324,21 +295,26 @@ class ConvolutionExplorer(SlidingWindow, Explorer):
     def _build_view(self):
         import ipywidgets as W
 
-        image_options = list(IMAGES) + (["custom"] if self.image_name == "custom" else [])
-        kernel_options = list(KERNELS) + ["custom"]
-        self._w_image = W.Dropdown(options=image_options, value=self.image_name, description="image")
-        self._w_kernel = W.Dropdown(options=kernel_options, value=self.kernel_name, description="kernel")
-        pad_opts = list(PADDING_CHOICES)
-        if self.padding not in [v for _, v in pad_opts]:
-            pad_opts.append((str(self.padding), self.padding))
-        self._w_padding = W.Dropdown(options=pad_opts, value=self.padding, description="padding")
-        self._w_stride = W.IntSlider(value=self.stride, min=1, max=4, description="stride")
-        self._w_dilation = W.IntSlider(value=self.dilation, min=1, max=3, description="dilation")
-        self._w_bias = W.FloatSlider(value=self.bias, min=-10, max=10, step=0.5, description="bias")
-        self._w_position = W.IntSlider(value=self.position, min=0, max=max(self.n_positions - 1, 0),
-                                       description="position", continuous_update=True)
-        self._w_play = W.Play(value=self.position, min=0, max=max(self.n_positions - 1, 0), interval=400,
-                              description="play the sweep")
+        def image_options() -> dict[str, Any]:
+            return {"options": list(IMAGES) + (["custom"] if self.image_name == "custom" else [])}
+
+        self._w_image = self.bind("image", W.Dropdown(description="image"), "image_name",
+                                  lambda v: None if v == "custom" else self.set_image(v), image_options)
+        self._w_kernel = self.bind("kernel", W.Dropdown(options=list(KERNELS) + ["custom"], description="kernel"),
+                                   "kernel_name", lambda v: None if v == "custom" else self.set_kernel(v))
+        self._w_padding = self.bind("padding", W.Dropdown(description="padding"), "padding", self.set_padding,
+                                    lambda: {"options": padding_options(self.padding)})
+        self._w_stride = self.bind("stride", W.IntSlider(min=1, max=4, description="stride"), "stride",
+                                   self.set_stride)
+        self._w_dilation = self.bind("dilation", W.IntSlider(min=1, max=3, description="dilation"), "dilation",
+                                     self.set_dilation)
+        self._w_bias = self.bind("bias", W.FloatSlider(min=-10, max=10, step=0.5, description="bias"), "bias",
+                                 self.set_bias)
+        self._w_position = self.bind("position", W.IntSlider(min=0, description="position", continuous_update=True),
+                                     "position", self.set_position, self.position_limits)
+        # the Play button drives the slider in the browser; the slider changes the state
+        self._w_play = self.bind("play", W.Play(min=0, interval=400, description="play the sweep"), "position",
+                                 None, self.position_limits)
         W.jslink((self._w_play, "value"), (self._w_position, "value"))
         self._w_cell = W.HTML()
         self._w_input = W.Image(format="png")
@@ -346,18 +322,7 @@ class ConvolutionExplorer(SlidingWindow, Explorer):
         self._w_kernel_grid = W.GridBox(layout=W.Layout(grid_gap="2px"))
         self._w_arith = W.HTML()
         self._w_formula = W.HTML()
-        self._kernel_cells: list[Any] = []
-
-        def on(widget, handler):
-            widget.observe(lambda ch: None if self._syncing else handler(ch["new"]), names="value")
-
-        on(self._w_image, self.set_image)
-        on(self._w_kernel, lambda v: None if v == "custom" else self.set_kernel(v))
-        on(self._w_padding, self.set_padding)
-        on(self._w_stride, self.set_stride)
-        on(self._w_dilation, self.set_dilation)
-        on(self._w_bias, self.set_bias)
-        on(self._w_position, self.set_position)
+        self._kernel_shape: tuple[int, int] = (0, 0)
 
         caption = lambda t: W.HTML(f"<b>{t}</b>")  # noqa: E731
         left = W.VBox([caption("input (blue = zero padding, orange = window)"), self._w_input])
@@ -368,36 +333,24 @@ class ConvolutionExplorer(SlidingWindow, Explorer):
         return W.VBox([controls, W.HBox([left, middle, right]), W.HBox([self._w_play, self._w_position]),
                        self._w_arith, self._w_formula], layout=W.Layout(width="100%"))
 
-    def _sync_kernel_grid(self) -> None:
+    def _rebuild_controls(self) -> None:
+        """One bound text box per kernel weight, rebuilt when the kernel changes shape."""
         import ipywidgets as W
 
-        kh, kw = self.kernel.shape
-        if len(self._kernel_cells) != kh * kw:
-            cells = []
-            for r in range(kh):
-                for c in range(kw):
-                    box = W.FloatText(layout=W.Layout(width="4.5em"))
-                    box.observe(lambda ch, r=r, c=c: None if self._syncing else self.set_kernel_value(r, c, ch["new"]),
-                                names="value")
-                    cells.append(box)
-            self._kernel_cells = cells
-            self._w_kernel_grid.children = cells
-            self._w_kernel_grid.layout.grid_template_columns = f"repeat({kw}, 4.8em)"
-        for box, v in zip(self._kernel_cells, self.kernel.ravel()):
-            box.value = round(float(v), 4)
+        if self._kernel_shape == self.kernel.shape:
+            return
+        for r, c in np.ndindex(*self._kernel_shape):
+            self.unbind(f"kernel[{r},{c}]")
+        kh, kw = self._kernel_shape = self.kernel.shape
+        cells = [self.bind(f"kernel[{r},{c}]", W.FloatText(layout=W.Layout(width="4.5em")),
+                           lambda r=r, c=c: round(float(self.kernel[r, c]), 4),
+                           lambda v, r=r, c=c: self.set_kernel_value(r, c, v))
+                 for r, c in np.ndindex(kh, kw)]
+        self._w_kernel_grid.children = cells
+        self._w_kernel_grid.layout.grid_template_columns = f"repeat({kw}, 4.8em)"
 
     def _refresh_view(self) -> None:
         view = self.render()
-        self._syncing = True
-        try:
-            n = max(self.n_positions - 1, 0)
-            self._w_position.max = n
-            self._w_play.max = n
-            self._w_position.value = self.position
-            self._w_kernel.value = self.kernel_name
-            self._sync_kernel_grid()
-        finally:
-            self._syncing = False
         self._w_input.value = view["input"]
         self._w_output.value = view["output"]
         self._w_arith.value = view["arithmetic"]

@@ -42,8 +42,7 @@ class DetectionsViewer(Explorer):
             self.index = int(index)
         if score_threshold is not None:
             self.score_threshold = float(score_threshold)
-        self.refresh()
-        return self
+        return self._changed()
 
     def visible(self) -> dict[str, np.ndarray]:
         """The current image's detections scoring at least the threshold."""
@@ -89,10 +88,10 @@ class DetectionsViewer(Explorer):
     def _build_view(self):
         import ipywidgets as W
 
-        self._w_index = W.IntSlider(value=self.index, min=0, max=len(self.images) - 1, description="image")
-        self._w_thr = W.FloatSlider(value=self.score_threshold, min=0.0, max=1.0, step=0.05, description="score ≥")
-        self._w_index.observe(lambda ch: None if self._syncing else self.set(index=ch["new"]), names="value")
-        self._w_thr.observe(lambda ch: None if self._syncing else self.set(score_threshold=ch["new"]), names="value")
+        self._w_index = self.bind("index", W.IntSlider(min=0, max=len(self.images) - 1, description="image"),
+                                  "index", lambda v: self.set(index=v))
+        self._w_thr = self.bind("score_threshold", W.FloatSlider(min=0.0, max=1.0, step=0.05, description="score ≥"),
+                                "score_threshold", lambda v: self.set(score_threshold=v))
         self._w_image = W.Image(format="png")
         self._w_summary = W.HTML()
         return W.VBox([W.HBox([self._w_index, self._w_thr]), self._w_image, self._w_summary])

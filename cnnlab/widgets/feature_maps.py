@@ -59,17 +59,11 @@ class FeatureMapsViewer(Explorer):
             self.image_name, raw = "custom", image
         self.image = _as_chw(raw)
         self.names, self.filters = _as_bank(self._filters_arg, self.image.shape[0])
-        self._cache = None
-        if _refresh:
-            self.refresh()
-        return self
+        return self._changed(_refresh)
 
     def set_relu(self, relu: bool, _refresh: bool = True) -> "FeatureMapsViewer":
         self.relu = bool(relu)
-        self._cache = None
-        if _refresh:
-            self.refresh()
-        return self
+        return self._changed(_refresh)
 
     @property
     def maps(self) -> np.ndarray:
@@ -100,11 +94,11 @@ class FeatureMapsViewer(Explorer):
     def _build_view(self):
         import ipywidgets as W
 
-        options = list(IMAGES) + (["custom"] if self.image_name == "custom" else [])
-        self._w_image = W.Dropdown(options=options, value=self.image_name, description="image")
-        self._w_relu = W.Checkbox(value=self.relu, description="apply ReLU")
-        self._w_image.observe(lambda ch: self.set_image(ch["new"]), names="value")
-        self._w_relu.observe(lambda ch: self.set_relu(ch["new"]), names="value")
+        self._w_image = self.bind(
+            "image", W.Dropdown(description="image"), "image_name",
+            lambda v: None if v == "custom" else self.set_image(v),
+            lambda: {"options": list(IMAGES) + (["custom"] if self.image_name == "custom" else [])})
+        self._w_relu = self.bind("relu", W.Checkbox(description="apply ReLU"), "relu", self.set_relu)
         self._w_input = W.Image(format="png")
         self._w_maps = [W.Image(format="png") for _ in self.names]
         tiles = [W.VBox([W.HTML(f"<b>{n}</b>"), im]) for n, im in zip(self.names, self._w_maps)]

@@ -44,8 +44,7 @@ class IoUExplorer(Explorer):
             box = list(getattr(self, which))
             box["xywh".index(field)] = int(value)
             setattr(self, which, self._check(box, which))
-        self.refresh()
-        return self
+        return self._changed()
 
     @staticmethod
     def _xyxy(box) -> np.ndarray:
@@ -89,17 +88,15 @@ class IoUExplorer(Explorer):
     def _build_view(self):
         import ipywidgets as W
 
-        self._sliders = {}
         rows = []
         for which in ("a", "b"):
             row = []
-            for field, hi in zip("xywh", (self.canvas, self.canvas, self.canvas, self.canvas)):
+            for k, field in enumerate("xywh"):
                 key = f"{which}_{field}"
-                sl = W.IntSlider(value=getattr(self, which)["xywh".index(field)], min=0, max=hi,
-                                 description=f"{which.upper()} {field}", layout=W.Layout(width="260px"))
-                sl.observe(lambda ch, key=key: None if self._syncing else self.set(**{key: ch["new"]}), names="value")
-                self._sliders[key] = sl
-                row.append(sl)
+                row.append(self.bind(key, W.IntSlider(min=0, max=self.canvas, description=f"{which.upper()} {field}",
+                                                      layout=W.Layout(width="260px")),
+                                     lambda which=which, k=k: getattr(self, which)[k],
+                                     lambda v, key=key: self.set(**{key: v})))
             rows.append(W.VBox([W.HTML(f"<b>box {which.upper()}</b>")] + row))
         self._w_image = W.Image(format="png")
         self._w_summary = W.HTML()

@@ -51,8 +51,7 @@ class NMSStepper(Explorer):
         self.iou_threshold = float(iou_threshold)
         self.steps = nms_steps(self.boxes, self.scores, self.iou_threshold)
         self.step = 0
-        self.refresh()
-        return self
+        return self._changed()
 
     @property
     def num_steps(self) -> int:
@@ -61,8 +60,7 @@ class NMSStepper(Explorer):
     def go(self, step: int) -> NMSStepper:
         """Show the state after ``step`` decisions (0 = nothing decided yet)."""
         self.step = int(np.clip(step, 0, self.num_steps))
-        self.refresh()
-        return self
+        return self._changed()
 
     def next(self) -> NMSStepper:
         return self.go(self.step + 1)
@@ -108,13 +106,15 @@ class NMSStepper(Explorer):
 
         self._w_image = W.Image(format="png")
         self._w_summary = W.HTML()
-        self._w_thr = W.FloatSlider(value=self.iou_threshold, min=0.0, max=1.0, step=0.05, description="IoU thr")
+        self._w_thr = self.bind("iou_threshold", W.FloatSlider(min=0.0, max=1.0, step=0.05, description="IoU thr"),
+                                "iou_threshold", self.set_threshold)
+        self._w_step = self.bind("step", W.IntSlider(min=0, description="step"), "step", self.go,
+                                 lambda: {"max": self.num_steps})
         prev, nxt, reset = W.Button(description="◀ previous"), W.Button(description="next ▶"), W.Button(description="reset")
         prev.on_click(lambda _: self.previous())
         nxt.on_click(lambda _: self.next())
         reset.on_click(lambda _: self.go(0))
-        self._w_thr.observe(lambda ch: None if self._syncing else self.set_threshold(ch["new"]), names="value")
-        return W.VBox([W.HBox([prev, nxt, reset, self._w_thr]), W.HBox([self._w_image, self._w_summary])])
+        return W.VBox([W.HBox([prev, nxt, reset, self._w_step, self._w_thr]), W.HBox([self._w_image, self._w_summary])])
 
     def _refresh_view(self) -> None:
         view = self.render()

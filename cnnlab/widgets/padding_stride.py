@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 
 from . import _render as R
-from ._base import Explorer, SlidingWindow
+from .. import ops
+from ._base import Explorer, SlidingWindow, padding_options
 from .convolution import size_formula
 
 INPUT: R.Color = (110, 160, 220)
@@ -35,9 +36,6 @@ PRESETS: dict[str, tuple[int, int, Any, int, int]] = {
     "dilation 2 (atrous)": (7, 3, 0, 1, 2),
     "kernel too large (empty)": (3, 5, 0, 1, 1),
 }
-PADDING_CHOICES: list[tuple[str, Any]] = [
-    ("valid", "valid"), ("same", "same"), ("full", "full"), ("0", 0), ("1", 1), ("2", 2), ("3", 3),
-]
 
 
 class PaddingStrideExplorer(SlidingWindow, Explorer):
@@ -68,8 +66,6 @@ class PaddingStrideExplorer(SlidingWindow, Explorer):
             if value is not None and (int(value) != value or value < 1):
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if padding is not None:
-            from cnnlab import ops
-
             ops.resolve_padding(padding, 1)  # validates the spelling ("valid", "same", "full", ints)
         changed = {k: v for k, v in (("n", n), ("f", f), ("padding", padding), ("stride", stride),
                                       ("dilation", dilation)) if v is not None}
@@ -79,29 +75,15 @@ class PaddingStrideExplorer(SlidingWindow, Explorer):
             setattr(self, k, v if k == "padding" else int(v))
         return self._changed(_refresh)
 
-    def set_position(self, position: int, _refresh: bool = True) -> "PaddingStrideExplorer":
-        self.position = int(np.clip(int(position), 0, max(self.n_positions - 1, 0)))
-        if _refresh:
-            self.refresh()
-        return self
-
-    def _changed(self, refresh: bool) -> "PaddingStrideExplorer":
-        self.position = int(np.clip(self.position, 0, max(self.n_positions - 1, 0)))
-        if refresh:
-            self.refresh()
-        return self
-
     # --------------------------------------------------------------- derived
     @property
     def pads(self) -> tuple[int, int, int, int]:
         """(top, bottom, left, right) for the current padding (TensorFlow's rule for "same")."""
-        from cnnlab import ops
-
         return tuple(ops.resolve_padding(self.padding, self.f, self.stride, self.dilation, self.n))
 
     @property
     def effective_kernel(self) -> int:
-        return self.dilation * (self.f - 1) + 1
+        return ops.effective_kernel_size(self.f, self.dilation)
 
     @property
     def padded_size(self) -> tuple[int, int]:
@@ -111,8 +93,6 @@ class PaddingStrideExplorer(SlidingWindow, Explorer):
     @property
     def output_shape(self) -> tuple[int, int]:
         """(rows, cols) of the output; (0, 0) when the kernel does not fit."""
-        from cnnlab import ops
-
         ph, pw = self.padded_size
         if self.effective_kernel > min(ph, pw):
             return (0, 0)
@@ -209,34 +189,26 @@ class PaddingStrideExplorer(SlidingWindow, Explorer):
     def _build_view(self):
         import ipywidgets as W
 
-        self._w_preset = W.Dropdown(options=["(custom)"] + list(PRESETS), value=self.preset or "(custom)",
-                                    description="case", layout=W.Layout(width="24em"))
-        self._w_n = W.IntSlider(value=self.n, min=1, max=10, description="input n")
-        self._w_f = W.IntSlider(value=self.f, min=1, max=6, description="kernel f")
-        pad_opts = list(PADDING_CHOICES)
-        if self.padding not in [v for _, v in pad_opts]:
-            pad_opts.append((str(self.padding), self.padding))
-        self._w_padding = W.Dropdown(options=pad_opts, value=self.padding, description="padding")
-        self._w_stride = W.IntSlider(value=self.stride, min=1, max=4, description="stride s")
-        self._w_dilation = W.IntSlider(value=self.dilation, min=1, max=3, description="dilation d")
-        self._w_position = W.IntSlider(value=self.position, min=0, max=max(self.n_positions - 1, 0),
-                                       description="position")
-        self._w_play = W.Play(min=0, max=max(self.n_positions - 1, 0), interval=500)
+        self._w_preset = self.bind("preset", W.Dropdown(options=["(custom)"] + list(PRESETS), description="case",
+                                                        layout=W.Layout(width="24em")),
+                                   lambda: self.preset or "(custom)",
+                                   lambda v: None if v == "(custom)" else self.set_preset(v))
+        self._w_n = self.bind("n", W.IntSlider(min=1, max=10, description="input n"), "n", lambda v: self.set(n=v))
+        self._w_f = self.bind("f", W.IntSlider(min=1, max=6, description="kernel f"), "f", lambda v: self.set(f=v))
+        self._w_padding = self.bind("padding", W.Dropdown(description="padding"), "padding",
+                                    lambda v: self.set(padding=v), lambda: {"options": padding_options(self.padding)})
+        self._w_stride = self.bind("stride", W.IntSlider(min=1, max=4, description="stride s"), "stride",
+                                   lambda v: self.set(stride=v))
+        self._w_dilation = self.bind("dilation", W.IntSlider(min=1, max=3, description="dilation d"), "dilation",
+                                     lambda v: self.set(dilation=v))
+        self._w_position = self.bind("position", W.IntSlider(min=0, description="position"), "position",
+                                     self.set_position, self.position_limits)
+        # the Play button drives the slider in the browser; the slider changes the state
+        self._w_play = self.bind("play", W.Play(min=0, interval=500), "position", None, self.position_limits)
         W.jslink((self._w_play, "value"), (self._w_position, "value"))
         self._w_picture = W.Image(format="png")
         self._w_formula = W.HTML()
         self._w_message = W.HTML()
-
-        def on(widget, handler):
-            widget.observe(lambda ch: None if self._syncing else handler(ch["new"]), names="value")
-
-        on(self._w_preset, lambda v: None if v == "(custom)" else self.set_preset(v))
-        on(self._w_n, lambda v: self.set(n=v))
-        on(self._w_f, lambda v: self.set(f=v))
-        on(self._w_padding, lambda v: self.set(padding=v))
-        on(self._w_stride, lambda v: self.set(stride=v))
-        on(self._w_dilation, lambda v: self.set(dilation=v))
-        on(self._w_position, self.set_position)
         controls = W.HBox([W.VBox([self._w_preset, self._w_n, self._w_f]),
                            W.VBox([self._w_padding, self._w_stride, self._w_dilation])])
         return W.VBox([controls, W.HTML("<b>padded input (blue = input, white = zero padding, orange = kernel taps)"
@@ -245,19 +217,6 @@ class PaddingStrideExplorer(SlidingWindow, Explorer):
 
     def _refresh_view(self) -> None:
         view = self.render()
-        self._syncing = True
-        try:
-            n = max(self.n_positions - 1, 0)
-            self._w_position.max = n
-            self._w_play.max = n
-            self._w_position.value = self.position
-            self._w_preset.value = self.preset or "(custom)"
-            self._w_n.value, self._w_f.value = self.n, self.f
-            self._w_stride.value, self._w_dilation.value = self.stride, self.dilation
-            if self.padding in [v for _, v in self._w_padding.options]:
-                self._w_padding.value = self.padding
-        finally:
-            self._syncing = False
         self._w_picture.value = view["picture"]
         self._w_formula.value = view["formula"]
         self._w_message.value = view["message"]

@@ -71,12 +71,6 @@ class PoolingExplorer(Explorer):
             self.shift = int(shift)
         return self._changed(_refresh)
 
-    def _changed(self, refresh: bool) -> "PoolingExplorer":
-        self._cache = None
-        if refresh:
-            self.refresh()
-        return self
-
     # --------------------------------------------------------------- derived
     @property
     def step(self) -> int:
@@ -200,28 +194,24 @@ class PoolingExplorer(Explorer):
     def _build_view(self):
         import ipywidgets as W
 
-        options = list(POOL_IMAGES) + (["custom"] if self.image_name == "custom" else [])
-        self._w_image = W.Dropdown(options=options, value=self.image_name, description="image")
-        self._w_mode = W.ToggleButtons(options=[("max", "max"), ("average", "avg")], value=self.mode,
-                                       description="mode")
-        self._w_size = W.IntSlider(value=self.size, min=1, max=4, description="size")
-        self._w_stride = W.IntSlider(value=self.stride or 0, min=0, max=4, description="stride (0=size)")
-        self._w_padding = W.IntSlider(value=self.padding, min=0, max=2, description="padding")
-        self._w_shift = W.IntSlider(value=self.shift, min=-4, max=4, description="shift →")
+        self._w_image = self.bind(
+            "image", W.Dropdown(description="image"), "image_name",
+            lambda v: None if v == "custom" else self.set_image(v),
+            lambda: {"options": list(POOL_IMAGES) + (["custom"] if self.image_name == "custom" else [])})
+        self._w_mode = self.bind("mode", W.ToggleButtons(options=[("max", "max"), ("average", "avg")],
+                                                         description="mode"), "mode", lambda v: self.set(mode=v))
+        self._w_size = self.bind("size", W.IntSlider(min=1, max=4, description="size"), "size",
+                                 lambda v: self.set(size=v))
+        self._w_stride = self.bind("stride", W.IntSlider(min=0, max=4, description="stride (0=size)"),
+                                   lambda: self.stride or 0, lambda v: self.set(stride=v))
+        self._w_padding = self.bind("padding", W.IntSlider(min=0, max=2, description="padding"), "padding",
+                                    lambda v: self.set(padding=v))
+        self._w_shift = self.bind("shift", W.IntSlider(min=-4, max=4, description="shift →"), "shift",
+                                  lambda v: self.set(shift=v))
         self._w_input = W.Image(format="png")
         self._w_pooled = W.Image(format="png")
         self._w_shifted = W.Image(format="png")
         self._w_summary = W.HTML()
-
-        def on(widget, handler):
-            widget.observe(lambda ch: None if self._syncing else handler(ch["new"]), names="value")
-
-        on(self._w_image, self.set_image)
-        on(self._w_mode, lambda v: self.set(mode=v))
-        on(self._w_size, lambda v: self.set(size=v))
-        on(self._w_stride, lambda v: self.set(stride=v))
-        on(self._w_padding, lambda v: self.set(padding=v))
-        on(self._w_shift, lambda v: self.set(shift=v))
         cap = lambda t: W.HTML(f"<b>{t}</b>")  # noqa: E731
         return W.VBox([
             W.HBox([W.VBox([self._w_image, self._w_mode, self._w_shift]),
