@@ -1,0 +1,74 @@
+"""Pose estimation as keypoint heatmaps: a U-Net scores every pixel for every keypoint; a softmax
+over the pixels turns each keypoint's scores into a heatmap, trained towards a small Gaussian
+around the true joint; the prediction is the heatmap's peak."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .segmentation import TinyUNet
+
+__all__ = ["HeatmapLoss", "PoseNet", "gaussian_heatmaps", "heatmap_peaks", "keypoint_targets", "predict_keypoints"]
+
+
+def keypoint_targets(keypoints: torch.Tensor, image_size: int) -> torch.Tensor:
+    """(N, K) flat pixel index (row * W + column) of each keypoint, the form ``fit`` feeds the loss."""
+    xy = keypoints.floor().long().clamp(0, image_size - 1)
+    return xy[..., 1] * image_size + xy[..., 0]
+
+
+def gaussian_heatmaps(index: torch.Tensor, image_size: int, sigma: float = 1.0) -> torch.Tensor:
+    """(N, H*W, K) Gaussian target maps, normalised to sum 1 over the pixels, centred on each index."""
+    ys = torch.arange(image_size, device=index.device).repeat_interleave(image_size).float()
+    xs = torch.arange(image_size, device=index.device).repeat(image_size).float()
+    cy, cx = (index // image_size).float(), (index % image_size).float()
+    d2 = (ys[None, :, None] - cy[:, None, :]) ** 2 + (xs[None, :, None] - cx[:, None, :]) ** 2
+    g = torch.exp(-d2 / (2 * sigma ** 2))
+    return g / g.sum(1, keepdim=True)
+
+
+class HeatmapLoss(nn.Module):
+    """Cross-entropy between each keypoint's pixel softmax and its Gaussian target heatmap."""
+
+    def __init__(self, image_size: int, sigma: float = 1.0):
+        super().__init__()
+        self.image_size, self.sigma = image_size, sigma
+
+    def forward(self, scores: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(scores, gaussian_heatmaps(index, self.image_size, self.sigma))
+
+
+class PoseNet(nn.Module):
+    """A ``TinyUNet`` with one output map per keypoint; ``forward`` returns scores (N, H*W, K):
+    for each keypoint, one score per pixel (the layout ``nn.CrossEntropyLoss`` expects)."""
+
+    def __init__(self, num_keypoints: int = 11, width: int = 16):
+        super().__init__()
+        self.net = TinyUNet(3, num_keypoints, width)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x).flatten(2).transpose(1, 2)
+
+    def heatmaps(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, K, H, W) probabilities: where the network believes each keypoint is."""
+        return torch.softmax(self.forward(x), dim=1).transpose(1, 2).reshape(x.shape[0], -1, *x.shape[-2:])
+
+
+def heatmap_peaks(heatmaps: torch.Tensor) -> torch.Tensor:
+    """(N, K, 2) pixel-centre (x, y) of each (N, K, H, W) heatmap's maximum."""
+    n, k, h, w = heatmaps.shape
+    flat = heatmaps.reshape(n, k, h * w).argmax(-1)
+    return torch.stack([flat % w, flat // w], -1).float() + 0.5
+
+
+@torch.no_grad()
+def predict_keypoints(model: PoseNet, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+    """(N, K, 2) predicted keypoints in pixels (x, y)."""
+    dev = next(model.parameters()).device
+    was = model.training
+    model.eval()
+    out = torch.cat([heatmap_peaks(model.heatmaps(images[i:i + batch_size].to(dev))).cpu()
+                     for i in range(0, len(images), batch_size)])
+    model.train(was)
+    return out

@@ -1,0 +1,106 @@
+"""Semantic segmentation: a small U-Net with transposed convolutions, masks from the shapes data,
+and the transposed convolution's output size and checkerboard overlap."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from .metrics import mean_iou, pixel_accuracy
+
+__all__ = ["TinyUNet", "checkerboard_overlap", "instance_maps", "segmentation_data", "segmentation_scores",
+           "semantic_masks", "transposed_conv_output_size"]
+
+
+def transposed_conv_output_size(n: int, kernel: int, stride: int = 1, padding: int = 0,
+                                output_padding: int = 0, dilation: int = 1) -> int:
+    """Output length of a transposed convolution: (n - 1)·s - 2p + d·(k - 1) + output_padding + 1."""
+    for name, v in {"n": n, "kernel": kernel, "stride": stride, "dilation": dilation}.items():
+        if int(v) != v or v < 1:
+            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    if padding < 0 or not 0 <= output_padding < max(stride, dilation):
+        raise ValueError("padding must be >= 0 and 0 <= output_padding < max(stride, dilation)")
+    return (n - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
+
+
+def checkerboard_overlap(n: int = 6, kernel: int = 3, stride: int = 2) -> np.ndarray:
+    """How many kernel copies land on each output pixel of a transposed convolution (ones in, ones kernel).
+
+    When ``kernel`` is not a multiple of ``stride`` the counts alternate: the checkerboard artefact.
+    """
+    layer = nn.ConvTranspose2d(1, 1, kernel, stride, bias=False)
+    with torch.no_grad():
+        layer.weight.fill_(1.0)
+        return layer(torch.ones(1, 1, n, n))[0, 0].numpy()
+
+
+def semantic_masks(targets: list[dict], image_size: int) -> torch.Tensor:
+    """(N, H, W) int64 class maps from detection targets: 0 is background, shape class c is c + 1."""
+    out = torch.zeros(len(targets), image_size, image_size, dtype=torch.long)
+    for i, t in enumerate(targets):
+        for mask, label in zip(t["masks"], t["labels"]):
+            out[i][mask] = int(label) + 1
+    return out
+
+
+def instance_maps(targets: list[dict], image_size: int) -> torch.Tensor:
+    """(N, H, W) int64 instance ids: 0 is background, object k of an image is k + 1 (whatever its class)."""
+    out = torch.zeros(len(targets), image_size, image_size, dtype=torch.long)
+    for i, t in enumerate(targets):
+        for k, mask in enumerate(t["masks"]):
+            out[i][mask] = k + 1
+    return out
+
+
+def segmentation_data(split: str = "train", size: int = 800, image_size: int = 32,
+                      seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, list[dict]]:
+    """Images (N, 3, H, W), semantic masks (N, H, W) and the raw targets of the shapes data."""
+    from cnnlab.data.shapes import ShapesDetection
+
+    data = ShapesDetection(split, size, image_size, seed, min_objects=1, max_objects=3,
+                           min_size=image_size * 0.25, max_size=image_size * 0.5)
+    return data.images, semantic_masks(data.targets, image_size), data.targets
+
+
+def _double_conv(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
+                         nn.Conv2d(cout, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
+class TinyUNet(nn.Module):
+    """A two-level U-Net: the encoder halves the size twice, transposed convolutions (k=2, s=2)
+    double it back, and skip connections concatenate the encoder's maps of the same size.
+
+    Input (N, in_channels, H, W) with H, W divisible by 4; output (N, out_channels, H, W) scores.
+    """
+
+    def __init__(self, in_channels: int = 3, out_channels: int = 5, width: int = 16):
+        super().__init__()
+        w = width
+        self.enc1, self.enc2, self.mid = _double_conv(in_channels, w), _double_conv(w, 2 * w), _double_conv(2 * w, 4 * w)
+        self.pool = nn.MaxPool2d(2)
+        self.up2, self.dec2 = nn.ConvTranspose2d(4 * w, 2 * w, 2, stride=2), _double_conv(4 * w, 2 * w)
+        self.up1, self.dec1 = nn.ConvTranspose2d(2 * w, w, 2, stride=2), _double_conv(2 * w, w)
+        self.head = nn.Conv2d(w, out_channels, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[-1] % 4 or x.shape[-2] % 4:
+            raise ValueError(f"TinyUNet needs height and width divisible by 4, got {tuple(x.shape[-2:])}")
+        e1 = self.enc1(x)
+        e2 = self.enc2(self.pool(e1))
+        m = self.mid(self.pool(e2))
+        d2 = self.dec2(torch.cat([self.up2(m), e2], 1))
+        d1 = self.dec1(torch.cat([self.up1(d2), e1], 1))
+        return self.head(d1)
+
+
+@torch.no_grad()
+def segmentation_scores(model: nn.Module, images: torch.Tensor, masks: torch.Tensor, num_classes: int = 5,
+                        batch_size: int = 256) -> dict:
+    """Predicted masks (N, H, W), mean IoU and pixel accuracy of ``model`` on ``images``."""
+    dev = next(model.parameters()).device
+    was = model.training
+    model.eval()
+    pred = torch.cat([model(images[i:i + batch_size].to(dev)).argmax(1).cpu() for i in range(0, len(images), batch_size)])
+    model.train(was)
+    return {"pred": pred, "miou": mean_iou(pred, masks, num_classes), "pixel_accuracy": pixel_accuracy(pred, masks)}
