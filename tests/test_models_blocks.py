@@ -5,29 +5,30 @@ import pytest
 import torch
 from torch import nn
 
-from cnnlab.models.blocks import Bottleneck, InceptionModule, ResidualUnit, SeparableConv2d, SEBlock
+from cnnlab.course.reference import blocks as reference
+from cnnlab.models.blocks import BasicBlock, Bottleneck, DepthwiseSeparableConv, InceptionModule, SqueezeExcite
 
 
 def n_params(m: nn.Module) -> int:
     return sum(p.numel() for p in m.parameters())
 
 
-def test_residual_unit_identity_and_projection():
-    same = ResidualUnit(16, 16)
+def test_basic_block_identity_and_projection():
+    same = BasicBlock(16, 16)
     assert isinstance(same.shortcut, nn.Identity)
     # two 3x3 convs without bias + two BNs (gamma, beta)
     assert n_params(same) == 2 * 16 * 16 * 9 + 2 * 2 * 16
-    down = ResidualUnit(16, 32, stride=2)
+    down = BasicBlock(16, 32, stride=2)
     conv = down.shortcut[0]
     assert conv.kernel_size == (1, 1) and conv.stride == (2, 2)
     assert down(torch.randn(2, 16, 9, 9)).shape == (2, 32, 5, 5)
 
 
-def test_residual_unit_adds_the_shortcut():
+def test_basic_block_adds_the_shortcut():
     torch.manual_seed(0)
-    unit = ResidualUnit(4, 4).eval()
-    nn.init.zeros_(unit.bn2.weight)  # residual branch outputs zero -> unit is relu(x)
-    nn.init.zeros_(unit.bn2.bias)
+    unit = BasicBlock(4, 4).eval()
+    nn.init.zeros_(unit.body[4].weight)  # residual branch outputs zero -> unit is relu(x)
+    nn.init.zeros_(unit.body[4].bias)
     x = torch.randn(1, 4, 6, 6)
     torch.testing.assert_close(unit(x), torch.relu(x))
 
@@ -39,32 +40,33 @@ def test_bottleneck_shapes_and_counts():
     b2 = Bottleneck(256, 128, stride=2)
     assert b2(torch.randn(1, 256, 8, 8)).shape == (1, 512, 4, 4)
     se = Bottleneck(64, 16, se_reduction=16)
-    assert isinstance(se.se, SEBlock)
+    assert isinstance(se.se, SqueezeExcite)
 
 
 def test_se_block_matches_manual_computation():
     torch.manual_seed(0)
-    se = SEBlock(32, reduction=16)
+    se = SqueezeExcite(32, reduction=16)
     assert n_params(se) == 32 * 2 + 2 + 2 * 32 + 32
     x = torch.randn(3, 32, 5, 5, dtype=torch.float64)
     se = se.double()
     s = x.mean(dim=(2, 3))
-    gate = torch.sigmoid(torch.relu(s @ se.fc1.weight.T + se.fc1.bias) @ se.fc2.weight.T + se.fc2.bias)
+    fc1, fc2 = se.excite[0], se.excite[2]
+    gate = torch.sigmoid(torch.relu(s @ fc1.weight.T + fc1.bias) @ fc2.weight.T + fc2.bias)
     torch.testing.assert_close(se(x), x * gate[:, :, None, None])
     assert ((se.weights(x) > 0) & (se.weights(x) < 1)).all()
     with pytest.raises(ValueError, match="reduction must be a positive int"):
-        SEBlock(8, reduction=0)
+        SqueezeExcite(8, reduction=0)
 
 
 def test_separable_conv_equals_depthwise_then_pointwise():
     torch.manual_seed(0)
-    m = SeparableConv2d(8, 16).double()
+    m = DepthwiseSeparableConv(8, 16).double()
     assert n_params(m) == 8 * 9 + 8 * 16  # vs 8*16*9 = 1152 for a regular conv
     x = torch.randn(2, 8, 7, 7, dtype=torch.float64)
-    ref = nn.functional.conv2d(x, m.depthwise.weight, padding=1, groups=8)
-    ref = nn.functional.conv2d(ref, m.pointwise.weight)
+    ref = nn.functional.conv2d(x, m[0].weight, padding=1, groups=8)
+    ref = nn.functional.conv2d(ref, m[1].weight)
     torch.testing.assert_close(m(x), ref)
-    assert SeparableConv2d(8, 16, stride=2).double()(x).shape == (2, 16, 4, 4)
+    assert DepthwiseSeparableConv(8, 16, stride=2).double()(x).shape == (2, 16, 4, 4)
 
 
 def test_inception_module_concatenates_branches():
@@ -76,3 +78,37 @@ def test_inception_module_concatenates_branches():
     assert m.branch3[1][0].kernel_size == (5, 5)
     with pytest.raises(ValueError, match="large_kernel must be odd"):
         InceptionModule(8, 1, 1, 1, 1, 1, 1, large_kernel=4)
+
+
+def _copy_weights(src: nn.Module, dst: nn.Module) -> None:
+    """Same tensors, matched by order (the two layouts register their parameters in the same order)."""
+    with torch.no_grad():
+        for (_, a), (_, b) in zip(src.state_dict().items(), dst.state_dict().items(), strict=True):
+            b.copy_(a)
+
+
+@pytest.mark.parametrize("args", [(4, 4, 1), (4, 8, 2), (3, 6, 1)])
+def test_student_and_reference_residual_units_compute_the_same_with_other_names(args):
+    torch.manual_seed(1)
+    ours, ref = BasicBlock(*args).double().eval(), reference.ResidualUnit(*args).double().eval()
+    for m in ours.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 1.5)
+    _copy_weights(ours, ref)
+    x = torch.randn(2, args[0], 6, 6, dtype=torch.float64)
+    torch.testing.assert_close(ours(x), ref(x))
+    # the assignment fixes the names; the student package uses others
+    assert {n for n, _ in ours.named_parameters()}.isdisjoint({n for n, _ in ref.named_parameters()} - {
+        "shortcut.0.weight", "shortcut.1.weight", "shortcut.1.bias"})
+
+
+def test_student_and_reference_se_and_separable_compute_the_same_with_other_names():
+    torch.manual_seed(2)
+    x = torch.randn(2, 16, 5, 5, dtype=torch.float64)
+    for ours, ref in [(SqueezeExcite(16, 4), reference.SEBlock(16, 4)),
+                      (DepthwiseSeparableConv(16, 8, 3), reference.SeparableConv2d(16, 8, 3))]:
+        ours, ref = ours.double().eval(), ref.double().eval()
+        _copy_weights(ours, ref)
+        torch.testing.assert_close(ours(x), ref(x))
+        assert {n for n, _ in ours.named_parameters()}.isdisjoint({n for n, _ in ref.named_parameters()})

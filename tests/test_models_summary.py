@@ -43,7 +43,7 @@ def test_macs_of_small_layers_by_hand():
 def test_separable_conv_is_cheaper_by_the_textbook_ratio():
     n, k, cin, cout = 16, 3, 32, 64
     regular = M.count_macs(nn.Conv2d(cin, cout, k, padding=1), (1, cin, n, n))
-    separable = M.count_macs(M.SeparableConv2d(cin, cout, k), (1, cin, n, n))
+    separable = M.count_macs(M.DepthwiseSeparableConv(cin, cout, k), (1, cin, n, n))
     assert separable / regular == pytest.approx(1 / cout + 1 / k**2)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from . import blocks
 from .alexnet_nets import AlexNet, alexnet
-from .blocks import Bottleneck, InceptionModule, ResidualUnit, SeparableConv2d, SEBlock, conv_bn_relu
+from .blocks import BasicBlock, Bottleneck, DepthwiseSeparableConv, InceptionModule, SqueezeExcite, conv_bn_relu
 from .densenet_nets import DenseNet, densenet121
 from .googlenet_nets import GoogLeNet, googlenet
 from .lecture_nets import lecture_cnn
@@ -26,7 +26,7 @@ from .xception_nets import Xception, xception
 from .zoo import ILSVRC_HISTORY, ZOO, create, format_table, zoo_table
 
 __all__ = [
-    "blocks", "Bottleneck", "InceptionModule", "ResidualUnit", "SeparableConv2d", "SEBlock", "conv_bn_relu",
+    "blocks", "BasicBlock", "Bottleneck", "DepthwiseSeparableConv", "InceptionModule", "SqueezeExcite", "conv_bn_relu",
     "AlexNet", "DenseNet", "GoogLeNet", "LeNet5", "MobileNetV1", "MobileNetV2", "ResNet", "VGG", "Xception",
     "alexnet", "densenet121", "googlenet", "lecture_cnn", "lenet5", "mobilenet_v1", "mobilenet_v2",
     "resnet18", "resnet34", "resnet50", "se_resnet18", "se_resnet50", "vgg11", "vgg16", "vgg19", "xception",

@@ -1,11 +1,15 @@
 """Building blocks shared by the architecture zoo: each one importable and testable on its own.
 
 * ``conv_bn_relu`` — the conv → batch-norm → activation triple most modern nets repeat.
-* ``ResidualUnit`` — ResNet's basic unit (two 3×3 convs) with a 1×1 projection shortcut.
-* ``Bottleneck`` — ResNet-50's 1×1 → 3×3 → 1×1 unit (optionally with an SE block).
-* ``SEBlock`` — squeeze-and-excitation: global average pool → dense+ReLU → dense+sigmoid → rescale.
-* ``SeparableConv2d`` — Xception's depthwise (one filter per channel) then 1×1 pointwise conv.
+* ``BasicBlock`` — ResNet's basic unit (two 3×3 convs as one ``body``) with a 1×1 projection shortcut.
+* ``Bottleneck`` — ResNet-50's 1×1 → 3×3 → 1×1 unit (optionally with squeeze-and-excitation).
+* ``SqueezeExcite`` — global average pool → dense+ReLU → dense+sigmoid → rescale the channels.
+* ``DepthwiseSeparableConv`` — Xception's depthwise (one filter per channel) then 1×1 pointwise conv.
 * ``InceptionModule`` — GoogLeNet's four parallel branches concatenated along depth.
+
+Assignment 2 asks students to write their own residual unit, SE block and separable
+convolution with the layout and names it specifies; these are built differently (sequential
+bodies, other names and options) and serve the zoo and the lectures.
 """
 from __future__ import annotations
 
@@ -14,10 +18,10 @@ from torch import nn
 
 __all__ = [
     "conv_bn_relu",
-    "ResidualUnit",
+    "BasicBlock",
     "Bottleneck",
-    "SEBlock",
-    "SeparableConv2d",
+    "SqueezeExcite",
+    "DepthwiseSeparableConv",
     "InceptionModule",
 ]
 
@@ -51,10 +55,10 @@ def conv_bn_relu(
     return nn.Sequential(*layers)
 
 
-class SEBlock(nn.Module):
+class SqueezeExcite(nn.Module):
     """Squeeze-and-excitation: reweight each feature map by a learned gate in (0, 1).
 
-    Squeeze: global average pool to one number per channel. Excite: a dense layer
+    ``squeeze``: global average pool to one number per channel. ``excite``: a dense layer
     down to ``channels // reduction`` units with ReLU, a dense layer back up with a
     sigmoid. The output is the input with channel ``c`` multiplied by gate ``c``.
     """
@@ -63,16 +67,13 @@ class SEBlock(nn.Module):
         super().__init__()
         _check_positive(channels=channels, reduction=reduction)
         hidden = max(1, channels // reduction)
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.fc1 = nn.Linear(channels, hidden)
-        self.relu = nn.ReLU(inplace=True)
-        self.fc2 = nn.Linear(hidden, channels)
-        self.gate = nn.Sigmoid()
+        self.squeeze = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.excite = nn.Sequential(nn.Linear(channels, hidden), nn.ReLU(inplace=True),
+                                    nn.Linear(hidden, channels), nn.Sigmoid())
 
     def weights(self, x: torch.Tensor) -> torch.Tensor:
         """The per-channel gates, shape (N, C)."""
-        s = self.pool(x).flatten(1)
-        return self.gate(self.fc2(self.relu(self.fc1(s))))
+        return self.excite(self.squeeze(x))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.weights(x)[:, :, None, None]
@@ -85,12 +86,13 @@ def _projection(in_ch: int, out_ch: int, stride: int) -> nn.Module:
     return nn.Sequential(nn.Conv2d(in_ch, out_ch, 1, stride=stride, bias=False), nn.BatchNorm2d(out_ch))
 
 
-class ResidualUnit(nn.Module):
-    """ResNet's basic unit: relu(F(x) + shortcut(x)) with F = conv3×3-BN-ReLU-conv3×3-BN.
+class BasicBlock(nn.Module):
+    """ResNet's basic unit: relu(se(body(x)) + shortcut(x)), body = conv3×3-BN-ReLU-conv3×3-BN.
 
     The first conv carries the stride. When the stride is not 1 or the depth changes,
     the shortcut is a 1×1 convolution with the same stride followed by BN (a
-    "projection shortcut"); otherwise it is the identity.
+    "projection shortcut"); otherwise it is the identity. ``se_reduction`` adds
+    squeeze-and-excitation on the body (SE-ResNet).
     """
 
     expansion = 1
@@ -98,24 +100,23 @@ class ResidualUnit(nn.Module):
     def __init__(self, in_ch: int, out_ch: int, stride: int = 1, se_reduction: int | None = None):
         super().__init__()
         _check_positive(in_ch=in_ch, out_ch=out_ch, stride=stride)
-        self.conv1 = nn.Conv2d(in_ch, out_ch, 3, stride=stride, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(out_ch)
-        self.relu = nn.ReLU(inplace=True)
-        self.conv2 = nn.Conv2d(out_ch, out_ch, 3, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(out_ch)
-        self.se = SEBlock(out_ch, se_reduction) if se_reduction else nn.Identity()
+        self.body = nn.Sequential(
+            nn.Conv2d(in_ch, out_ch, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(out_ch),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(out_ch, out_ch, 3, padding=1, bias=False), nn.BatchNorm2d(out_ch),
+        )
+        self.se = SqueezeExcite(out_ch, se_reduction) if se_reduction else nn.Identity()
         self.shortcut = _projection(in_ch, out_ch, stride)
+        self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.se(self.bn2(self.conv2(out)))
-        return self.relu(out + self.shortcut(x))
+        return self.relu(self.se(self.body(x)) + self.shortcut(x))
 
 
 class Bottleneck(nn.Module):
     """ResNet-50's unit: 1×1 (reduce to ``mid_ch``) → 3×3 (carries the stride) → 1×1 (expand ×4).
 
-    Output depth is ``mid_ch * expansion``. ``se_reduction`` adds an SE block on the
+    Output depth is ``mid_ch * expansion``. ``se_reduction`` adds squeeze-and-excitation on the
     residual branch before the addition (SE-ResNet). ``groups`` > 1 gives ResNeXt's
     grouped 3×3 convolution.
     """
@@ -142,7 +143,7 @@ class Bottleneck(nn.Module):
         self.conv3 = nn.Conv2d(mid_ch, out_ch, 1, bias=False)
         self.bn3 = nn.BatchNorm2d(out_ch)
         self.relu = nn.ReLU(inplace=True)
-        self.se = SEBlock(out_ch, se_reduction) if se_reduction else nn.Identity()
+        self.se = SqueezeExcite(out_ch, se_reduction) if se_reduction else nn.Identity()
         self.shortcut = _projection(in_ch, out_ch, stride)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -152,9 +153,10 @@ class Bottleneck(nn.Module):
         return self.relu(out + self.shortcut(x))
 
 
-class SeparableConv2d(nn.Module):
-    """Depthwise separable convolution: a k×k depthwise conv (``groups=in_ch``, one spatial
-    filter per input channel) followed by a 1×1 pointwise conv mixing the channels.
+class DepthwiseSeparableConv(nn.Sequential):
+    """Depthwise separable convolution as a two-layer sequence: a k×k depthwise conv
+    (``groups=in_ch``, one spatial filter per input channel), then a 1×1 pointwise conv
+    mixing the channels.
 
     Weights: ``in_ch*k*k + in_ch*out_ch`` (+ ``out_ch`` with ``bias=True``) instead of
     ``in_ch*out_ch*k*k`` for a regular convolution. No bias by default, as in Xception
@@ -170,13 +172,11 @@ class SeparableConv2d(nn.Module):
         padding: int = 1,
         bias: bool = False,
     ):
-        super().__init__()
         _check_positive(in_ch=in_ch, out_ch=out_ch, kernel_size=kernel_size, stride=stride)
-        self.depthwise = nn.Conv2d(in_ch, in_ch, kernel_size, stride=stride, padding=padding, groups=in_ch, bias=False)
-        self.pointwise = nn.Conv2d(in_ch, out_ch, 1, bias=bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.pointwise(self.depthwise(x))
+        super().__init__(
+            nn.Conv2d(in_ch, in_ch, kernel_size, stride=stride, padding=padding, groups=in_ch, bias=False),
+            nn.Conv2d(in_ch, out_ch, 1, bias=bias),
+        )
 
 
 class InceptionModule(nn.Module):

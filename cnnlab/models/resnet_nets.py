@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from .blocks import Bottleneck, ResidualUnit, conv_bn_relu
+from .blocks import BasicBlock, Bottleneck, conv_bn_relu
 
 __all__ = ["ResNet", "resnet18", "resnet34", "resnet50"]
 
@@ -35,7 +35,7 @@ class ResNet(nn.Module):
             for j in range(n):
                 stride = 2 if (i > 0 and j == 0) else 1
                 if unit == "basic":
-                    units.append(ResidualUnit(ch, planes, stride, se_reduction=se_reduction))
+                    units.append(BasicBlock(ch, planes, stride, se_reduction=se_reduction))
                     ch = planes
                 else:
                     units.append(Bottleneck(ch, planes, stride, se_reduction=se_reduction))

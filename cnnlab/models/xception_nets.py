@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from torch import nn
 
-from .blocks import SeparableConv2d, conv_bn_relu
+from .blocks import DepthwiseSeparableConv, conv_bn_relu
 
 __all__ = ["Xception", "XceptionBlock", "xception"]
 
 
 def _sep_bn(in_ch: int, out_ch: int) -> list[nn.Module]:
-    return [SeparableConv2d(in_ch, out_ch), nn.BatchNorm2d(out_ch, eps=1e-3)]
+    return [DepthwiseSeparableConv(in_ch, out_ch), nn.BatchNorm2d(out_ch, eps=1e-3)]
 
 
 class XceptionBlock(nn.Module):
@@ -62,8 +62,8 @@ class Xception(nn.Module):
         self.middle = nn.Sequential(*[XceptionBlock(w(728), [w(728)] * 3, downsample=False) for _ in range(middle)])
         self.exit = nn.Sequential(
             XceptionBlock(w(728), [w(728), w(1024)], downsample=True),
-            SeparableConv2d(w(1024), w(1536)), nn.BatchNorm2d(w(1536), eps=1e-3), nn.ReLU(),
-            SeparableConv2d(w(1536), w(2048)), nn.BatchNorm2d(w(2048), eps=1e-3), nn.ReLU(),
+            DepthwiseSeparableConv(w(1024), w(1536)), nn.BatchNorm2d(w(1536), eps=1e-3), nn.ReLU(),
+            DepthwiseSeparableConv(w(1536), w(2048)), nn.BatchNorm2d(w(2048), eps=1e-3), nn.ReLU(),
         )
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(w(2048), num_classes)

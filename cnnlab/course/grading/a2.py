@@ -1,6 +1,6 @@
 """Checks of assignment 2, building blocks and a budgeted CNN (PyTorch).
 
-Blocks are compared with ``cnnlab.models.blocks`` by giving both modules the same weights:
+Blocks are compared with ``cnnlab.course.reference.blocks`` by giving both modules the same weights:
 each parameter and buffer is filled from a generator seeded by its *name*, which is why the
 assignment fixes the attribute names. The budgeted CNN is graded on the held-out test split of
 ``cnnlab.data.digits`` (never used for training), with thresholds for partial credit.
@@ -15,19 +15,22 @@ import numpy as np
 import torch
 from torch import nn
 
-from cnnlab.models import blocks
+from cnnlab.course.reference import blocks
+from cnnlab.models import blocks as student_blocks
 
 from cnnlab.checks.errors import GradingError, ReferenceUsedError
 from .functions import Case, check_function, random_cases
 from .spec import GradedCheck, via
 
-BLOCK_REFERENCES = ("cnnlab.models.blocks.ResidualUnit", "cnnlab.models.blocks.SEBlock",
-                    "cnnlab.models.blocks.SeparableConv2d", "cnnlab.models.blocks.Bottleneck",
-                    "cnnlab.models.blocks.conv_bn_relu")
+BLOCK_REFERENCES = ("cnnlab.course.reference.blocks.ResidualUnit", "cnnlab.course.reference.blocks.SEBlock",
+                    "cnnlab.course.reference.blocks.SeparableConv2d", "cnnlab.models.blocks.BasicBlock",
+                    "cnnlab.models.blocks.SqueezeExcite", "cnnlab.models.blocks.DepthwiseSeparableConv",
+                    "cnnlab.models.blocks.Bottleneck", "cnnlab.models.blocks.conv_bn_relu")
 FORBIDDEN_BLOCKS = ("cnnlab.models", "cnnlab.course", "torch.ops", "torch._C", "torchvision", "timm")
 PARAM_BUDGET = 20_000
 # Captured now: while a student's code runs, the names in cnnlab.models.blocks are replaced by traps.
-_REFERENCE_CLASSES = (blocks.ResidualUnit, blocks.SEBlock, blocks.SeparableConv2d, blocks.Bottleneck)
+_REFERENCE_CLASSES = (blocks.ResidualUnit, blocks.SEBlock, blocks.SeparableConv2d, student_blocks.BasicBlock,
+                      student_blocks.SqueezeExcite, student_blocks.DepthwiseSeparableConv, student_blocks.Bottleneck)
 ACCURACY_LEVELS = (0.80, 0.90, 0.95)
 
 

@@ -18,6 +18,7 @@ from cnnlab.ops.conv_fast import conv2d_fast, conv2d_fast_backward, conv2d_fast_
 from .conv_naive import conv2d_naive, conv2d_naive_backward, conv2d_naive_forward
 from .pooling import avg_pool_backward, avg_pool_forward, max_pool_backward, max_pool_forward
 from .sizes import count_window_positions, same_padding_by_search
+from .blocks import ResidualUnit, SEBlock, SeparableConv2d
 
 __all__ = [
     "avg_pool_backward",
@@ -33,4 +34,7 @@ __all__ = [
     "max_pool_backward",
     "max_pool_forward",
     "same_padding_by_search",
+    "ResidualUnit",
+    "SEBlock",
+    "SeparableConv2d",
 ]
