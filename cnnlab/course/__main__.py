@@ -16,14 +16,31 @@ import sys
 from pathlib import Path
 
 
+def _take_config(argv: list[str]) -> list[str]:
+    """Apply and remove a leading ``--config PATH`` (it must come before the command)."""
+    if argv[:1] == ["--config"] and len(argv) > 1:
+        from . import config
+
+        config.use(argv[1])
+        return argv[2:]
+    if argv[:1] and argv[0].startswith("--config="):
+        from . import config
+
+        config.use(argv[0].partition("=")[2])
+        return argv[1:]
+    return argv
+
+
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = _take_config(list(sys.argv[1:] if argv is None else argv))
     if argv[:1] == ["nbgrader"]:
         from .workflow import run_nbgrader
 
         return run_nbgrader(argv[1:]).returncode
     parser = argparse.ArgumentParser(prog="python -m cnnlab.course", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", metavar="PATH", help="the course_config.py to use (before the command; default: "
+                        "$CNNLAB_COURSE_CONFIG, else the nearest course_config.py from the working directory up)")
     sub = parser.add_subparsers(dest="command", required=True)
     p_init = sub.add_parser("init", help="set up the course directory")
     p_init.add_argument("--force", action="store_true")

@@ -19,8 +19,8 @@ Conventions
 Convolution and max/average pooling are computed by PyTorch's operators behind
 cnnlab's argument checks (padding strings, asymmetric padding, clear messages). The
 from-scratch versions — loops, im2col, the backward passes — are what assignment 1 asks
-students to write; their references live on the instructor's side (``cnnlab.course.reference``),
-never in the student package.
+students to write; their references live on the instructor's side only, never in the student
+package (docs/audiences.md).
 """
 from __future__ import annotations
 
