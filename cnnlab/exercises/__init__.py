@@ -12,9 +12,11 @@ from .lectures_00_03 import *  # noqa: F403
 from .lectures_00_03 import __all__ as _l00_03
 from .learning_convolutions import *  # noqa: F403
 from .learning_convolutions import __all__ as _l03b
+from .training_and_normalization import *  # noqa: F403
+from .training_and_normalization import __all__ as _training
 from .lectures_04_05 import *  # noqa: F403
 from .lectures_04_05 import __all__ as _l04_05
 from .lectures_06_07 import *  # noqa: F403
 from .lectures_06_07 import __all__ as _l06_07
 
-__all__ = ["STRICT_ENV", "NotAttempted", "self_check", "strict", *_l00_03, *_l03b, *_l04_05, *_l06_07]
+__all__ = ["STRICT_ENV", "NotAttempted", "self_check", "strict", *_l00_03, *_l03b, *_training, *_l04_05, *_l06_07]
