@@ -31,7 +31,8 @@ MISTAKE = "def output_size(n, f, p=0, s=1):\n    return (n + 2 * p - f) // s\n"
 
 
 def _env(root: Path) -> dict:
-    return {**os.environ, "CNNLAB_COURSE_ROOT": str(root / "course"), "CNNLAB_EXCHANGE": str(root / "exchange"),
+    return {**os.environ, "CNNLAB_COURSE_CONFIG": str(REPO / "course_config.py"),
+            "CNNLAB_COURSE_ROOT": str(root / "course"), "CNNLAB_EXCHANGE": str(root / "exchange"),
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
 
 

@@ -32,7 +32,11 @@ def _take_config(argv: list[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = _take_config(list(sys.argv[1:] if argv is None else argv))
+    try:
+        argv = _take_config(list(sys.argv[1:] if argv is None else argv))
+    except FileNotFoundError as exc:
+        print(f"python -m cnnlab.course: {exc}", file=sys.stderr)
+        return 2
     if argv[:1] == ["nbgrader"]:
         from .workflow import run_nbgrader
 

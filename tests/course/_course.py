@@ -22,7 +22,8 @@ class Course:
         self.base = base
         self.root = base / "course"
         self.exchange = base / "exchange"
-        self.env = {**os.environ, "CNNLAB_COURSE_ROOT": str(self.root), "CNNLAB_EXCHANGE": str(self.exchange),
+        self.env = {**os.environ, "CNNLAB_COURSE_CONFIG": str(REPO / "course_config.py"),
+                    "CNNLAB_COURSE_ROOT": str(self.root), "CNNLAB_EXCHANGE": str(self.exchange),
                     "CNNLAB_CELL_TIMEOUT": str(cell_timeout), "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
 
     def run(self, *args: str, check: bool = True, cwd: Path | None = None, env: dict | None = None):
