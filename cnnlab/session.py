@@ -14,7 +14,13 @@ DEFAULT_SEED = 0
 
 
 def seed_everything(seed: int = DEFAULT_SEED) -> int:
-    """Seed Python's, NumPy's and PyTorch's generators (CPU and all GPUs); return the seed."""
+    """Seed Python's, NumPy's and PyTorch's generators (CPU and all GPUs); return the seed.
+
+    It also sets ``PYTHONHASHSEED``, which only Python processes started afterwards read (for
+    instance DataLoader workers under the "spawn" start method, the default on macOS and
+    Windows): their string hashes, and so the order of their sets, repeat from run to run.
+    The running interpreter fixed its own hashing when it started and is not affected.
+    """
     if not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")
     random.seed(seed)
@@ -22,7 +28,7 @@ def seed_everything(seed: int = DEFAULT_SEED) -> int:
     torch.manual_seed(seed)
     if torch.cuda.is_available():
         torch.cuda.manual_seed_all(seed)
-    os.environ["PYTHONHASHSEED"] = str(seed)
+    os.environ["PYTHONHASHSEED"] = str(seed)  # for child processes only (see the docstring)
     return seed
 
 

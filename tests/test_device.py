@@ -1,7 +1,10 @@
 """cnnlab.device() and cnnlab.hello()."""
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -10,10 +13,33 @@ import torch
 import cnnlab
 
 
-def test_device_defaults_to_best_available(monkeypatch):
+def _machine(monkeypatch, cuda: bool, mps: bool) -> None:
+    """Pretend the machine has (or lacks) CUDA and Apple MPS."""
     monkeypatch.delenv("CNNLAB_DEVICE", raising=False)
-    expected = "cuda" if torch.cuda.is_available() else ("mps" if torch.backends.mps.is_available() else "cpu")
-    assert cnnlab.device().type == expected
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+
+
+@pytest.mark.parametrize("cuda,mps,expected,available", [
+    (True, True, "cuda", ["cpu", "cuda", "mps"]),
+    (True, False, "cuda", ["cpu", "cuda"]),
+    (False, True, "mps", ["cpu", "mps"]),
+    (False, False, "cpu", ["cpu"]),
+])
+def test_device_prefers_cuda_then_mps_then_cpu(monkeypatch, cuda, mps, expected, available):
+    _machine(monkeypatch, cuda, mps)
+    assert cnnlab.device() == torch.device(expected)
+    assert [d.type for d in cnnlab.available_devices()] == available
+
+
+def test_a_requested_device_is_returned_as_asked(monkeypatch):
+    _machine(monkeypatch, cuda=True, mps=False)
+    assert cnnlab.device("cuda:1") == torch.device("cuda", 1)
+    assert cnnlab.device("CPU") == torch.device("cpu")
+    monkeypatch.setenv("CNNLAB_DEVICE", "cuda:0")
+    assert cnnlab.device() == torch.device("cuda", 0)
+    with pytest.raises(RuntimeError, match="'mps' was requested but Apple MPS is not available"):
+        cnnlab.device("mps")
 
 
 def test_environment_variable_forces_cpu(monkeypatch):
@@ -27,8 +53,8 @@ def test_unknown_device_is_a_clear_error(monkeypatch):
         cnnlab.device()
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="only meaningful without CUDA")
-def test_requesting_missing_cuda_fails_loudly():
+def test_requesting_missing_cuda_fails_loudly(monkeypatch):
+    _machine(monkeypatch, cuda=False, mps=False)
     with pytest.raises(RuntimeError, match="CUDA is not available"):
         cnnlab.device("cuda")
 
@@ -46,3 +72,13 @@ def test_hello_seeds_and_reports(capsys, monkeypatch):
         assert word in out
     with pytest.raises(ValueError, match="non-negative int"):
         cnnlab.seed_everything(-1)
+
+
+def test_hash_seed_reaches_child_processes_only(monkeypatch):
+    monkeypatch.setenv("PYTHONHASHSEED", "random")  # restored after the test
+    cnnlab.seed_everything(7)
+    probe = [sys.executable, "-c", "print(hash('cnnlab'))"]
+    children = {subprocess.run(probe, capture_output=True, text=True, check=True).stdout for _ in range(2)}
+    pinned = subprocess.run(probe, capture_output=True, text=True, check=True,
+                            env={**os.environ, "PYTHONHASHSEED": "7"}).stdout
+    assert children == {pinned}
