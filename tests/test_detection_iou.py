@@ -6,21 +6,7 @@ import pytest
 import torch
 
 from cnnlab.detection import box_intersection, box_iou
-
-
-def iou_by_definition(a, b) -> float:
-    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = iw * ih
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
-def random_boxes(rng, n, span=50.0):
-    xy = rng.uniform(0, span, (n, 2))
-    wh = rng.uniform(0, span / 2, (n, 2))
-    wh[rng.random(n) < 0.1] = 0.0           # a few zero-area boxes
-    return np.concatenate([xy, xy + wh], axis=1)
+from _helpers import iou_by_definition, random_boxes
 
 
 @pytest.mark.parametrize("seed", range(5))

@@ -1,0 +1,21 @@
+"""Reference helpers that several test modules share (test modules never import each other)."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def iou_by_definition(a, b) -> float:
+    """IoU of two xyxy boxes from the definition: intersection area over union area (0 for empty unions)."""
+    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = iw * ih
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def random_boxes(rng, n, span=50.0):
+    """``n`` random xyxy boxes in a ``span`` square, about one in ten of zero area."""
+    xy = rng.uniform(0, span, (n, 2))
+    wh = rng.uniform(0, span / 2, (n, 2))
+    wh[rng.random(n) < 0.1] = 0.0           # a few zero-area boxes
+    return np.concatenate([xy, xy + wh], axis=1)
