@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from cnnlab.data.shapes import ShapesDetection
-from cnnlab.detection import box_iou
+from cnnlab.detection import pairwise_iou
 from cnnlab.detection.anchors import decode_offsets, encode_offsets, make_anchors, match_anchors
-from cnnlab.detection.grid import decode_grid, encode_grid
+from cnnlab.detection.grid import grid_to_boxes, encode_grid
 
 
 @pytest.mark.parametrize("size", ["sqrt", "linear"])
@@ -17,8 +17,8 @@ def test_encode_then_decode_recovers_every_box(size):
     for _, t in ds:
         grid = encode_grid(t["boxes"].double(), t["labels"], 64, 8, 4, size=size)
         assert grid.shape == (8, 8, 9) and int(grid[..., 0].sum()) == len(t["boxes"])
-        boxes, scores, labels = decode_grid(grid, 64, size=size)
-        iou = box_iou(boxes, t["boxes"].double())
+        boxes, scores, labels = grid_to_boxes(grid, 64, size=size)
+        iou = pairwise_iou(boxes, t["boxes"].double())
         match = iou.argmax(1)
         assert torch.allclose(boxes, t["boxes"].double()[match], atol=1e-9)
         assert labels.tolist() == t["labels"][match].tolist() and torch.all(scores == 1)
@@ -42,7 +42,7 @@ def test_collisions_and_bad_input():
     with pytest.raises(ValueError, match=r"labels must lie in \[0, 1\]"):
         encode_grid(boxes, [0, 2], 64, 8, 2)
     with pytest.raises(ValueError, match="expected \\(S, S, 5 \\+ num_classes\\)"):
-        decode_grid(np.zeros((8, 8)), 64)
+        grid_to_boxes(np.zeros((8, 8)), 64)
 
 
 def test_decode_orders_by_score_and_thresholds():
@@ -50,7 +50,7 @@ def test_decode_orders_by_score_and_thresholds():
     grid[0, 0, :5] = [0.3, 0.5, 0.5, 0.5, 0.5]
     grid[1, 1, :5] = [0.9, 0.5, 0.5, 0.5, 0.5]
     grid[0, 0, 5], grid[1, 1, 6] = 1.0, 0.5
-    boxes, scores, labels = decode_grid(grid, 32, score_threshold=0.2)
+    boxes, scores, labels = grid_to_boxes(grid, 32, score_threshold=0.2)
     np.testing.assert_allclose(scores, [0.45, 0.3])
     assert labels.tolist() == [1, 0]
     np.testing.assert_allclose(boxes[1], [4, 4, 12, 12])
@@ -69,7 +69,7 @@ def test_matching_by_threshold_and_every_object_gets_an_anchor():
     anchors = make_anchors(4, 64, scales=(0.25,), aspect_ratios=(1.0,))
     gt = torch.tensor([[0.0, 0, 16, 16], [20, 20, 30, 30], [33, 33, 34, 34]])
     match = match_anchors(anchors, gt, iou_threshold=0.5)
-    iou = box_iou(anchors, gt)
+    iou = pairwise_iou(anchors, gt)
     for a, m in enumerate(match.tolist()):
         if m >= 0 and a not in iou.argmax(0).tolist():
             assert iou[a, m] >= 0.5 and m == int(iou[a].argmax())

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from cnnlab.detection import (average_precision, box_convert, evaluate_detections, match_detections,
+from cnnlab.detection import (ap_from_curve, box_convert, evaluate_detections, match_detections,
                               mean_average_precision, precision_recall_curve)
 
 # Ranked detections T F T F T against 3 objects (worked out by hand in the comments).
@@ -27,24 +27,24 @@ def test_precision_recall_curve_by_hand():
 
 def test_voc_all_point_ap_by_hand():
     # envelope 1, 2/3, 3/5 over recall steps of 1/3 each
-    assert average_precision(PRECISION, RECALL, "voc") == pytest.approx((1 + 2 / 3 + 3 / 5) / 3)
+    assert ap_from_curve(PRECISION, RECALL, "voc") == pytest.approx((1 + 2 / 3 + 3 / 5) / 3)
 
 
 def test_coco_101_point_ap_by_hand():
     # levels 0.00..0.33 -> 1 (34 levels), 0.34..0.66 -> 2/3 (33), 0.67..1.00 -> 3/5 (34)
-    assert average_precision(PRECISION, RECALL, "coco") == pytest.approx((34 + 33 * 2 / 3 + 34 * 3 / 5) / 101)
+    assert ap_from_curve(PRECISION, RECALL, "coco") == pytest.approx((34 + 33 * 2 / 3 + 34 * 3 / 5) / 101)
 
 
 def test_voc11_ap_by_hand():
-    assert average_precision(PRECISION, RECALL, "voc11") == pytest.approx((4 + 3 * 2 / 3 + 4 * 3 / 5) / 11)
+    assert ap_from_curve(PRECISION, RECALL, "voc11") == pytest.approx((4 + 3 * 2 / 3 + 4 * 3 / 5) / 11)
 
 
 def test_perfect_and_empty_and_unreached_recall():
-    assert average_precision([1.0, 1.0], [0.5, 1.0], "voc") == pytest.approx(1.0)
-    assert average_precision([1.0, 1.0], [0.5, 1.0], "coco") == pytest.approx(1.0)
-    assert average_precision([], [], "coco") == 0.0
-    assert average_precision([1.0], [0.5], "voc") == pytest.approx(0.5)
-    assert average_precision([1.0], [0.5], "coco") == pytest.approx(51 / 101)
+    assert ap_from_curve([1.0, 1.0], [0.5, 1.0], "voc") == pytest.approx(1.0)
+    assert ap_from_curve([1.0, 1.0], [0.5, 1.0], "coco") == pytest.approx(1.0)
+    assert ap_from_curve([], [], "coco") == 0.0
+    assert ap_from_curve([1.0], [0.5], "voc") == pytest.approx(0.5)
+    assert ap_from_curve([1.0], [0.5], "coco") == pytest.approx(51 / 101)
 
 
 def test_voc_and_coco_matching_differ_on_a_claimed_box():
@@ -76,7 +76,7 @@ def test_class_without_ground_truth_is_left_out_and_errors_are_clear():
     with pytest.raises(ValueError, match="has no 'scores'"):
         mean_average_precision([{"boxes": np.zeros((0, 4)), "labels": []}], targets)
     with pytest.raises(ValueError, match="non-decreasing"):
-        average_precision([1, 1], [0.5, 0.2])
+        ap_from_curve([1, 1], [0.5, 0.2])
     with pytest.raises(ValueError, match="x2 < x1"):
         match_detections(np.array([[5.0, 0, 1, 1]]), [1.0], np.zeros((0, 4)))
 

@@ -12,12 +12,8 @@ from cnnlab.detection.train import (detect_dataset, grid_loss, grid_targets, loc
 
 
 @pytest.fixture(autouse=True)
-def _few_threads():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _one_seeded_thread(one_thread):
     torch.manual_seed(0)
-    yield
-    torch.set_num_threads(old)
 
 
 def test_output_shapes():

@@ -5,18 +5,15 @@ import pytest
 import torch
 
 from cnnlab.data.shapes import ShapesDetection
-from cnnlab.detection import mean_average_precision, nms
+from cnnlab.detection import batched_nms, mean_average_precision
 from cnnlab.plots import paint_boxes
 from cnnlab import pretrained
 from cnnlab.detection.sliding import crop_windows, sliding_window_detect, sliding_windows, window_training_set
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+def _one_thread(one_thread):
+    pass
 
 
 def test_window_grid():
@@ -62,7 +59,7 @@ def test_sliding_windows_make_duplicates_that_nms_removes(test_set):
     assert 0 < len(kept["boxes"]) < len(raw["boxes"])
     predictions = [sliding_window_detect(classifier, im, iou_threshold=0.3) for im in test_set.images[:8]]
     assert mean_average_precision(predictions, test_set.targets[:8], "voc") > 0.5
-    assert nms(raw["boxes"], raw["scores"], 0.3).numel() <= len(raw["boxes"])
+    assert batched_nms(raw["boxes"], raw["scores"], raw["labels"], 0.3).numel() <= len(raw["boxes"])
 
 
 def test_paint_boxes_draws_outlines():

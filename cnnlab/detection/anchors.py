@@ -17,7 +17,7 @@ import torch
 
 from ._arrays import back, to_tensor
 from .boxes import box_convert, check_boxes
-from .iou import box_iou
+from .iou import pairwise_iou
 
 __all__ = ["decode_offsets", "encode_offsets", "make_anchors", "match_anchors"]
 
@@ -51,7 +51,7 @@ def match_anchors(anchors: Any, gt_boxes: Any, iou_threshold: float = 0.5) -> An
     g, _ = to_tensor(gt_boxes, "gt_boxes")
     if g.numel() == 0:
         return back(torch.full((a.shape[0],), -1, dtype=torch.long), was_numpy)
-    iou = box_iou(a, g.to(a.dtype))
+    iou = pairwise_iou(a, g.to(a.dtype))
     best_iou, best_gt = iou.max(dim=1)
     match = torch.where(best_iou >= iou_threshold, best_gt, torch.full_like(best_gt, -1))
     best_anchor = iou.argmax(dim=0)                     # argmax returns the first maximum

@@ -14,7 +14,7 @@ responsible for it and stores ``5 + C`` numbers (channels last)::
 
 One object per cell (YOLOv1's limit): when two centres fall into the same cell the box listed
 first is kept and a ``ValueError`` is raised only if ``on_collision="raise"``.
-``decode_grid`` turns such a grid (or a network's probabilities in the same layout) into boxes
+``grid_to_boxes`` turns such a grid (or a network's probabilities in the same layout) into boxes
 with score ``objectness * max class probability``.
 """
 from __future__ import annotations
@@ -28,7 +28,7 @@ from .boxes import check_boxes
 
 SIZE_ENCODINGS = ("sqrt", "linear")
 
-__all__ = ["SIZE_ENCODINGS", "decode_grid", "encode_grid", "grid_cell_of"]
+__all__ = ["SIZE_ENCODINGS", "grid_to_boxes", "encode_grid", "grid_cell_of"]
 
 
 def _pair(value: int | tuple[int, int], name: str) -> tuple[int, int]:
@@ -83,7 +83,7 @@ def encode_grid(boxes: Any, labels: Any, image_size: int | tuple[int, int], grid
     return back(grid, was_numpy)
 
 
-def decode_grid(grid: Any, image_size: int | tuple[int, int], score_threshold: float = 0.0,
+def grid_to_boxes(grid: Any, image_size: int | tuple[int, int], score_threshold: float = 0.0,
                 size: str = "sqrt") -> tuple[Any, Any, Any]:
     """Turn an ``(S, S, 5 + C)`` grid into ``(boxes (K, 4) xyxy, scores (K,), labels (K,))``.
 

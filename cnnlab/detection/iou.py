@@ -14,7 +14,7 @@ import torch
 from ._arrays import back, to_tensor
 from .boxes import check_boxes
 
-__all__ = ["box_intersection", "box_iou"]
+__all__ = ["box_intersection", "pairwise_iou"]
 
 
 def _pair(a: Any, b: Any) -> tuple[torch.Tensor, torch.Tensor, bool]:
@@ -43,7 +43,7 @@ def box_intersection(a: Any, b: Any) -> Any:
     return back(_inter_union(ta, tb)[0], was_numpy)
 
 
-def box_iou(a: Any, b: Any) -> Any:
+def pairwise_iou(a: Any, b: Any) -> Any:
     """Pairwise IoU of xyxy boxes: ``(N, 4)`` and ``(M, 4)`` give an ``(N, M)`` matrix.
 
     Vectorised (no Python loop). Zero-area boxes have IoU 0 with everything.

@@ -31,13 +31,13 @@ import numpy as np
 import torch
 
 from .boxes import check_boxes
-from .iou import box_iou
+from .iou import pairwise_iou
 
 METHODS = ("voc", "coco", "voc11")
 COCO_IOU_THRESHOLDS = np.linspace(0.5, 0.95, 10)    # bit-for-bit the thresholds pycocotools uses
 COCO_RECALL_LEVELS = np.linspace(0.0, 1.0, 101)
 
-__all__ = ["COCO_IOU_THRESHOLDS", "METHODS", "average_precision", "evaluate_detections",
+__all__ = ["COCO_IOU_THRESHOLDS", "METHODS", "ap_from_curve", "evaluate_detections",
            "match_detections", "mean_average_precision", "precision_recall_curve"]
 
 
@@ -76,7 +76,7 @@ def match_detections(boxes: Any, scores: Any, gt_boxes: Any, iou_threshold: floa
         raise ValueError(f"rule={rule!r}; expected 'coco' or 'voc'")
     if b.shape[0] == 0 or g.shape[0] == 0:
         return np.zeros(b.shape[0], dtype=bool)
-    return _match(box_iou(b, g), s, iou_threshold, rule)
+    return _match(pairwise_iou(b, g), s, iou_threshold, rule)
 
 
 def _match(iou: np.ndarray, s: np.ndarray, iou_threshold: float, rule: str) -> np.ndarray:
@@ -117,7 +117,7 @@ def precision_recall_curve(scores: Any, is_tp: Any, num_gt: int) -> tuple[np.nda
     return ctp / (ctp + cfp), ctp / num_gt
 
 
-def average_precision(precision: Any, recall: Any, method: str = "voc") -> float:
+def ap_from_curve(precision: Any, recall: Any, method: str = "voc") -> float:
     """Area under a precision/recall curve given point by point along the ranked detections.
 
     ``method="voc"``: all-point interpolation (VOC 2010+); ``"coco"``: 101 recall levels;
@@ -194,7 +194,7 @@ def evaluate_detections(predictions: Sequence[dict], targets: Sequence[dict], me
             sel = np.nonzero(pl == c)[0]
             sel = sel[np.argsort(-ps[sel], kind="stable")][:max_detections]
             gt = gb[gl == c]
-            iou = box_iou(pb[sel], gt) if len(sel) and len(gt) else np.zeros((len(sel), len(gt)))
+            iou = pairwise_iou(pb[sel], gt) if len(sel) and len(gt) else np.zeros((len(sel), len(gt)))
             per_image.append((iou, ps[sel], len(gt)))
         num_gt = sum(n for _, _, n in per_image)
         if num_gt == 0:
@@ -203,7 +203,7 @@ def evaluate_detections(predictions: Sequence[dict], targets: Sequence[dict], me
         for t, thr in enumerate(thresholds):
             tp = np.concatenate([_match(iou, s, thr, method) for iou, s, _ in per_image])
             precision, recall = precision_recall_curve(scores, tp, num_gt)
-            ap[t, k] = average_precision(precision, recall, method)
+            ap[t, k] = ap_from_curve(precision, recall, method)
     out = {"ap": ap, "classes": classes, "iou_thresholds": thresholds,
            "map": float(np.nanmean(ap)) if np.isfinite(ap).any() else float("nan"),
            "per_class": {c: float(np.nanmean(ap[:, k])) if np.isfinite(ap[:, k]).any() else float("nan")

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from .grid import decode_grid
+from .grid import grid_to_boxes
 from .suppression import batched_nms
 
 __all__ = ["GridDetector", "ShapeClassifier", "ShapeLocalizer", "backbone"]
@@ -96,7 +96,7 @@ class GridDetector(nn.Module):
         return self.head(self.neck(self.features(x)))
 
     def probabilities(self, raw: torch.Tensor) -> torch.Tensor:
-        """Raw ``(B, 5 + C, S, S)`` -> ``(B, S, S, 5 + C)`` in the layout ``decode_grid`` reads."""
+        """Raw ``(B, 5 + C, S, S)`` -> ``(B, S, S, 5 + C)`` in the layout ``grid_to_boxes`` reads."""
         box = torch.sigmoid(raw[:, :5])
         cls = torch.softmax(raw[:, 5:], dim=1)
         return torch.cat([box, cls], dim=1).permute(0, 2, 3, 1)
@@ -113,7 +113,7 @@ class GridDetector(nn.Module):
             self.train(was_training)
         out = []
         for g in grids:
-            boxes, scores, labels = decode_grid(g, tuple(images.shape[-2:]), score_threshold)
+            boxes, scores, labels = grid_to_boxes(g, tuple(images.shape[-2:]), score_threshold)
             keep = batched_nms(boxes, scores, labels, iou_threshold)
             out.append({"boxes": boxes[keep], "scores": scores[keep], "labels": labels[keep]})
         return out

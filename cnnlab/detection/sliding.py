@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .iou import box_iou
+from .iou import pairwise_iou
 from .suppression import batched_nms
 
 __all__ = ["crop_windows", "sliding_window_detect", "sliding_windows", "window_training_set"]
@@ -106,7 +106,7 @@ def window_training_set(images: torch.Tensor, targets: Sequence[dict], num_windo
         window = torch.tensor([[cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2]])
         label = num_classes
         if len(gt):
-            iou = box_iou(_shrink(window, box_shrink), gt)[0]
+            iou = pairwise_iou(_shrink(window, box_shrink), gt)[0]
             if float(iou.max()) >= iou_threshold:
                 label = int(gl[int(iou.argmax())])
         crops.append(crop_windows(images[i], window, crop_size)[0])

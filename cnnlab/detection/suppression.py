@@ -1,4 +1,4 @@
-"""Greedy non-maximum suppression (NMS), plain and class-aware.
+"""Greedy non-maximum suppression (NMS), class-aware, and a step-by-step record for the widget.
 
 Semantics (the same as ``torchvision.ops.nms`` / ``batched_nms``, with ties made deterministic):
 
@@ -8,10 +8,11 @@ Semantics (the same as ``torchvision.ops.nms`` / ``batched_nms``, with ties made
    is strictly greater than ``iou_threshold`` (IoU equal to the threshold survives);
 3. repeat until the list is empty.
 
-The result is the indices of the kept boxes, sorted by decreasing score. ``batched_nms``
-does the same independently per label, so boxes of different classes never suppress each
-other. An optional ``score_threshold`` first drops boxes whose score is below it.
-Inputs may be tensors or numpy arrays; the indices come back as an int64 tensor, or
+``batched_nms`` does this independently per label, so boxes of different classes never
+suppress each other, and returns the indices of the kept boxes sorted by decreasing score
+(give every box the same label for plain, class-agnostic NMS). ``nms_steps`` records the
+decisions one kept box at a time. An optional ``score_threshold`` first drops boxes whose
+score is below it. Inputs may be tensors or numpy arrays; the indices come back as an int64 tensor, or
 as a numpy array when ``boxes`` was numpy.
 """
 from __future__ import annotations
@@ -23,9 +24,9 @@ import torch
 
 from ._arrays import back, to_tensor
 from .boxes import check_boxes
-from .iou import box_iou
+from .iou import pairwise_iou
 
-__all__ = ["batched_nms", "nms", "nms_steps", "sort_by_score"]
+__all__ = ["batched_nms", "nms_steps", "sort_by_score"]
 
 
 def _check(boxes: Any, scores: Any, iou_threshold: float) -> tuple[torch.Tensor, torch.Tensor, bool]:
@@ -51,7 +52,7 @@ def _greedy(boxes: torch.Tensor, scores: torch.Tensor, iou_threshold: float) -> 
     order = sort_by_score(scores)
     if order.numel() == 0:
         return order
-    iou = box_iou(boxes[order], boxes[order]).cpu()
+    iou = pairwise_iou(boxes[order], boxes[order]).cpu()
     over = (iou > iou_threshold).numpy()
     suppressed = np.zeros(over.shape[0], dtype=bool)
     kept = []
@@ -66,18 +67,6 @@ def _score_filter(scores: torch.Tensor, score_threshold: float | None) -> torch.
     if score_threshold is None:
         return torch.arange(scores.shape[0], device=scores.device)
     return (scores >= score_threshold).nonzero().flatten()
-
-
-def nms(boxes: Any, scores: Any, iou_threshold: float, score_threshold: float | None = None) -> Any:
-    """Greedy NMS on xyxy ``boxes`` ``(N, 4)`` with ``scores`` ``(N,)``; return kept indices by decreasing score.
-
-    A box is suppressed when its IoU with an already kept, higher-scored box is > ``iou_threshold``.
-    With ``score_threshold``, boxes scoring below it are discarded before suppression.
-    """
-    b, s, was_numpy = _check(boxes, scores, iou_threshold)
-    candidates = _score_filter(s, score_threshold)
-    keep = candidates[_greedy(b[candidates], s[candidates], iou_threshold)]
-    return back(keep, was_numpy)
 
 
 def batched_nms(boxes: Any, scores: Any, labels: Any, iou_threshold: float,
@@ -107,7 +96,7 @@ def nms_steps(boxes: Any, scores: Any, iou_threshold: float) -> list[dict]:
     """
     b, s, _ = _check(boxes, scores, iou_threshold)
     order = sort_by_score(s).tolist()
-    iou = box_iou(b, b).cpu()
+    iou = pairwise_iou(b, b).cpu()
     alive = list(order)
     steps = []
     while alive:

@@ -21,7 +21,7 @@ from torch.utils.data import DataLoader, Dataset
 from ..train.loop import History, fit
 from .boxes import box_convert
 from .grid import encode_grid
-from .iou import box_iou
+from .iou import pairwise_iou
 from .metrics import evaluate_detections
 
 __all__ = ["detect_dataset", "evaluate_detector", "grid_loss", "grid_targets", "localization_loss",
@@ -170,5 +170,5 @@ def localizer_mean_iou(model: nn.Module, images: torch.Tensor, labels: torch.Ten
     model.eval()
     dev = next(model.parameters()).device
     pred_labels, pred_boxes = model.predict(images.to(dev))
-    ious = box_iou(pred_boxes.cpu().double(), boxes.double()).diagonal()
+    ious = pairwise_iou(pred_boxes.cpu().double(), boxes.double()).diagonal()
     return {"mean_iou": float(ious.mean()), "accuracy": float((pred_labels.cpu() == labels).float().mean())}

@@ -64,14 +64,14 @@ def box_formats() -> Figure:
 
 @figure("iou_examples")
 def iou_examples() -> Figure:
-    from ..detection import box_iou
+    from ..detection import pairwise_iou
 
     fig = Figure(figsize=(8.4, 2.6))
     axes = fig.subplots(1, 3)
     a = np.array([[2.0, 2, 8, 8]])
     for ax, shift in zip(axes, (4.6, 2.0, 0.4)):
         b = a + [shift, shift * 0.5, shift, shift * 0.5]
-        iou = box_iou(a, b)[0, 0]
+        iou = pairwise_iou(a, b)[0, 0]
         ix1, iy1 = np.maximum(a[0, :2], b[0, :2])
         ix2, iy2 = np.minimum(a[0, 2:], b[0, 2:])
         for box, colour in ((a[0], BLUE), (b[0], RED)):

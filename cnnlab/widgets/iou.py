@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..detection.iou import box_iou
+from ..detection.iou import pairwise_iou
 from . import _render as R
 from ._base import Explorer
 
@@ -53,7 +53,7 @@ class IoUExplorer(Explorer):
 
     @property
     def iou(self) -> float:
-        return float(box_iou(self._xyxy(self.a), self._xyxy(self.b))[0, 0])
+        return float(pairwise_iou(self._xyxy(self.a), self._xyxy(self.b))[0, 0])
 
     def numbers(self) -> dict[str, float]:
         """Areas, intersection, union, IoU, and the MSE between the two boxes' (x, y, w, h)."""

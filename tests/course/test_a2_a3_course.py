@@ -29,7 +29,7 @@ class ResidualUnit(nn.Module):
             out = out + x
         return torch.relu(out)
 '''
-SE_FROM_LIBRARY = "from cnnlab.models.blocks import SEBlock as _SE\n\nclass SEBlock(_SE):\n    pass\n"
+SE_FROM_LIBRARY = "from cnnlab.models.blocks import SqueezeExcite as _SE\n\nclass SEBlock(_SE):\n    pass\n"
 TOO_BIG = '''
 torch.manual_seed(0)
 model = nn.Sequential(nn.Flatten(), nn.Linear(64, 512), nn.ReLU(), nn.Linear(512, 10))
@@ -44,8 +44,8 @@ def box_iou(a, b):
     side_b = b[:, 2] - b[:, 0]
     return inter / (side_a[:, None] ** 2 + side_b[None, :] ** 2 - inter)
 '''
-NMS_FROM_LIBRARY = "from cnnlab.detection import nms as library_nms\n\ndef nms(boxes, scores, iou_threshold):\n" \
-                   "    return library_nms(boxes, scores, iou_threshold)\n"
+NMS_FROM_LIBRARY = "from cnnlab.detection import batched_nms as library_nms\n\ndef nms(boxes, scores, iou_threshold):\n" \
+                   "    return library_nms(boxes, scores, torch.zeros(len(scores), dtype=torch.long), iou_threshold)\n"
 
 
 @pytest.fixture(scope="module")

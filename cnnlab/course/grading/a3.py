@@ -1,8 +1,8 @@
 """Checks of assignment 3, detection essentials (PyTorch): IoU matrix, greedy NMS, grid decoding, AP.
 
-References: ``cnnlab.detection`` (box_iou, nms, decode_grid, precision_recall_curve +
-average_precision). Inputs are float64 tensors; on a CUDA machine the in-kernel checks run
-again on the GPU.
+References: ``cnnlab.course.reference.detection`` (written by definition, with loops; students'
+``cnnlab.detection`` has the same ideas under other names and APIs). Inputs are float64
+tensors; on a CUDA machine the in-kernel checks run again on the GPU.
 """
 from __future__ import annotations
 
@@ -12,19 +12,19 @@ from typing import Any
 import numpy as np
 import torch
 
-from cnnlab import detection
-from cnnlab.detection import grid as grid_module
-from cnnlab.detection import metrics
+from cnnlab.course.reference import detection
 
 from .functions import Case, check_function, random_cases
 from .spec import GradedCheck
 
 DETECTION_REFERENCES = (
-    "cnnlab.detection.box_iou", "cnnlab.detection.iou.box_iou", "cnnlab.detection.iou.box_intersection",
-    "cnnlab.detection.nms", "cnnlab.detection.nms.nms", "cnnlab.detection.nms.batched_nms",
-    "cnnlab.detection.grid.decode_grid",
-    "cnnlab.detection.metrics.average_precision", "cnnlab.detection.metrics.precision_recall_curve",
-    "cnnlab.detection.metrics.match_detections",
+    "cnnlab.detection.pairwise_iou", "cnnlab.detection.iou.pairwise_iou", "cnnlab.detection.iou.box_intersection",
+    "cnnlab.detection.batched_nms", "cnnlab.detection.suppression.batched_nms", "cnnlab.detection.nms_steps",
+    "cnnlab.detection.grid_to_boxes", "cnnlab.detection.grid.grid_to_boxes",
+    "cnnlab.detection.ap_from_curve", "cnnlab.detection.metrics.ap_from_curve",
+    "cnnlab.detection.metrics.precision_recall_curve", "cnnlab.detection.metrics.match_detections",
+    "cnnlab.course.reference.detection.box_iou", "cnnlab.course.reference.detection.nms",
+    "cnnlab.course.reference.detection.decode_grid", "cnnlab.course.reference.detection.average_precision",
 )
 
 
@@ -41,12 +41,11 @@ def ref_nms(boxes: torch.Tensor, scores: torch.Tensor, iou_threshold: float) -> 
 
 
 def ref_decode_grid(grid: torch.Tensor, image_size: int, score_threshold: float = 0.0):
-    return grid_module.decode_grid(grid, image_size, score_threshold=score_threshold)
+    return detection.decode_grid(grid, image_size, score_threshold=score_threshold)
 
 
 def ref_average_precision(scores: torch.Tensor, is_tp: torch.Tensor, num_gt: int) -> float:
-    precision, recall = metrics.precision_recall_curve(scores, is_tp, num_gt)
-    return metrics.average_precision(precision, recall, method="voc")
+    return detection.average_precision(scores, is_tp, num_gt)
 
 
 def _boxes(rng: np.random.Generator, n: int, size: float = 64.0) -> torch.Tensor:

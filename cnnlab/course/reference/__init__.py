@@ -19,10 +19,13 @@ from .conv_naive import conv2d_naive, conv2d_naive_backward, conv2d_naive_forwar
 from .pooling import avg_pool_backward, avg_pool_forward, max_pool_backward, max_pool_forward
 from .sizes import count_window_positions, same_padding_by_search
 from .blocks import ResidualUnit, SEBlock, SeparableConv2d
+from .detection import average_precision, box_iou, decode_grid, nms
 
 __all__ = [
+    "average_precision",
     "avg_pool_backward",
     "avg_pool_forward",
+    "box_iou",
     "conv2d_fast",
     "conv2d_fast_backward",
     "conv2d_fast_forward",
@@ -30,11 +33,13 @@ __all__ = [
     "conv2d_naive_backward",
     "conv2d_naive_forward",
     "count_window_positions",
+    "decode_grid",
     "im2col",
     "max_pool_backward",
     "max_pool_forward",
-    "same_padding_by_search",
+    "nms",
     "ResidualUnit",
+    "same_padding_by_search",
     "SEBlock",
     "SeparableConv2d",
 ]
