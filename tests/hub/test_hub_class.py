@@ -90,13 +90,15 @@ def _assignments(klass: Klass, student: str, action: str) -> list | dict:
 
 
 def _gradebook_scores(klass: Klass) -> dict[str, dict[str, float]]:
+    """Scores of the autograded (code) cells per student; the written answer is graded by hand."""
     from nbgrader.api import Gradebook
 
+    points = _auto_points()
     out: dict[str, dict[str, float]] = {}
     with Gradebook(f"sqlite:///{klass.course_root / 'gradebook.db'}", course_id="cnnlab") as gb:
         for student in klass.students:
             sub = gb.find_submission_notebook(A, A, student)
-            out[student] = {g.name: float(g.score) for g in sub.grades if g.auto_score is not None}
+            out[student] = {g.name: float(g.score) for g in sub.grades if g.name in points}
     return out
 
 
@@ -109,7 +111,7 @@ def test_class_round_trip(klass: Klass):
     # then generates and releases it with formgrader.
     _mkdir(klass, inst, "cnnlab-course/source")
     _mkdir(klass, inst, f"cnnlab-course/source/{A}")
-    _put_notebook(klass, inst, f"cnnlab-course/source/{A}/{A}.ipynb", json.loads(SOURCE.read_text()))
+    _put_notebook(klass, inst, f"cnnlab-course/source/{A}/{A}.ipynb", json.loads(json.dumps(nbformat.read(str(SOURCE), as_version=4))))
     _formgrader(klass, "assign")
     _formgrader(klass, "release")
 
@@ -137,7 +139,11 @@ def test_class_round_trip(klass: Klass):
     proc = subprocess.run([sys.executable, "-m", "cnnlab.course", "grade", A, "--jobs", "2"], env=env,
                           capture_output=True, text=True, timeout=900)
     subprocess.run(["chown", "-R", f"{inst}:{inst}", str(klass.course_root)], check=True)
-    assert proc.returncode == 0, f"grade failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    # Exit status 1 means "needs review": allowed only for the written answer, which is graded by hand.
+    review = [line for line in proc.stdout.splitlines() if line.startswith("  ") and ": " in line
+              and A in line and "/" in line]
+    assert proc.returncode == 0 or (proc.returncode == 1 and review and all("written_" in r for r in review)), \
+        f"grade failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
 
     points = _auto_points()
     scores = _gradebook_scores(klass)
@@ -161,7 +167,7 @@ def test_class_round_trip(klass: Klass):
 
     # The formgrader's view agrees with the gradebook.
     subs = _ok(hub.user_request(inst, "GET", f"formgrader/api/submissions/{A}"), "submissions")
-    assert {s["student"]: s["score"] for s in subs} == {s: sum(v.values()) for s, v in scores.items()}
+    assert {s["student"]: s["score"] for s in subs} == {s: sum(v.values()) for s, v in scores.items()}, subs
 
 
 def test_students_are_kept_apart(klass: Klass):
