@@ -14,9 +14,8 @@ SMALL = ["lenet5", "alexnet", "vgg11", "googlenet", "resnet18", "resnet50", "se_
 
 
 @pytest.mark.parametrize("name", SMALL)
-def test_small_model_overfits_a_tiny_batch(name):
+def test_small_model_overfits_a_tiny_batch(name, one_thread):
     torch.manual_seed(0)
-    torch.set_num_threads(1)
     x, y = load_digits_tensors("train", size=SIZE.get(name, 16), per_class=2)  # 20 images
     model = M.create(name, num_classes=10, in_channels=1, small=True)
     for m in model.modules():  # dropout would only slow the memorisation down

@@ -28,7 +28,6 @@ def tiny_net():
 
 @pytest.fixture(scope="module")
 def loaders():
-    torch.set_num_threads(1)
     return digits_loaders(batch_size=64)  # 8x8 digits: fast
 
 
