@@ -13,7 +13,7 @@ with independent ones (PyTorch's operators, finite differences, counting).
 """
 from __future__ import annotations
 
-from cnnlab.ops.conv_fast import conv2d_fast, conv2d_fast_backward, conv2d_fast_forward, im2col
+from .conv_fast import conv2d_fast, conv2d_fast_backward, conv2d_fast_forward, im2col
 
 from .conv_naive import conv2d_naive, conv2d_naive_backward, conv2d_naive_forward
 from .pooling import avg_pool_backward, avg_pool_forward, max_pool_backward, max_pool_forward

@@ -1,4 +1,7 @@
-"""Vectorised 2-D convolution: im2col with stride tricks, a cache-sized batch of images at a time.
+"""Reference (instructor only): vectorised 2-D convolution, im2col with stride tricks,
+a cache-sized batch of images at a time.
+
+Answers assignment 1's ``conv_forward_fast`` (and its backward); never shipped to students.
 
 The trick ("im2col"): copy every patch the kernel will visit into one row of
 a matrix, so that the whole layer becomes a single matrix product
