@@ -7,6 +7,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.cnnlab-installed
 PYTEST_ARGS ?=
+# extra options for `jupyter lab`, e.g. LAB_ARGS="--no-browser --port 8899"
+LAB_ARGS ?=
+# Jupyter refuses to run as root (containers, cloud VMs, CI images) unless told it may
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: lab test bench figures clean-notebooks venv hub
 
@@ -19,7 +23,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab $(ALLOW_ROOT) $(LAB_ARGS) notebooks/
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)

@@ -1,0 +1,73 @@
+"""`make lab`, the README's first command: it starts JupyterLab (also as root) and serves /lab."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+# -o: never rebuild the virtual environment from a test, use it as it is
+MAKE = ["make", "--no-print-directory", "-o", ".venv/.cnnlab-installed"]
+
+pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="needs GNU make")
+
+
+def test_lab_command_allows_root_only_for_root():
+    cmd = subprocess.run([*MAKE, "-n", "lab", "LAB_ARGS=--no-browser"], cwd=REPO, capture_output=True, text=True,
+                         check=True).stdout
+    assert "jupyter lab" in cmd and "--no-browser" in cmd and "notebooks/" in cmd
+    assert ("--allow-root" in cmd) == (os.getuid() == 0)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return r.status, r.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as e:
+        return e.code, ""
+
+
+@pytest.mark.slow
+def test_make_lab_serves_jupyterlab(tmp_path):
+    port, token = _free_port(), "cnnlab-test-token"
+    args = f"--no-browser --ip=127.0.0.1 --port={port} --ServerApp.port_retries=0 --IdentityProvider.token={token}"
+    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), "JUPYTER_CONFIG_DIR": str(tmp_path)}
+    log = (tmp_path / "lab.log").open("w+")
+    proc = subprocess.Popen([*MAKE, "lab", f"LAB_ARGS={args}"], cwd=REPO, env=env, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline, status, page = time.monotonic() + 90, 0, ""
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                status, page = _get(f"http://127.0.0.1:{port}/lab?token={token}")
+                break
+            except (ConnectionError, urllib.error.URLError, OSError):
+                time.sleep(0.5)
+        log.seek(0)
+        output = log.read()
+        assert proc.poll() is None, f"make lab exited early:\n{output[-3000:]}"
+        assert "Running as root is not recommended" not in output
+        assert status == 200 and "JupyterLab" in page, output[-3000:]
+        assert _get(f"http://127.0.0.1:{port}/api/contents?token=wrong")[0] == 403  # the token is required
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()
