@@ -2,6 +2,8 @@
 and autograd, and the students' ``cnnlab.ops.conv2d`` (PyTorch behind cnnlab's checks) against the loops."""
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -13,6 +15,7 @@ from scipy.signal import convolve2d, correlate2d
 from cnnlab import ops
 from cnnlab.course import reference
 from cnnlab.ops._validate import as_pair
+from cnnlab.ops.geometry import prepare_conv
 
 IMPLS = {
     "naive": (reference.conv2d_naive_forward, reference.conv2d_naive_backward),
@@ -273,3 +276,66 @@ def test_im2col_rows_are_flattened_patches():
     np.testing.assert_allclose(out, ops.conv2d(x, w, stride=(1, 2), padding=1), atol=1e-12)
     with pytest.raises(ValueError, match="x must be 4-D"):
         reference.im2col(x[0], 3)
+
+
+# The fast convolution builds its patch matrix a few images at a time (so that it stays in
+# the processor's cache). The cases below are split into chunks of 1, 2 and 3 images by
+# shrinking the chunk budget; every split must give torch's answer, forward and backward.
+FAST_MODULE = sys.modules[reference.conv2d_fast_forward.__module__]
+CHUNKED_CASES = {
+    "stride2_dilation2": dict(shape=(5, 4, 11, 10, 6, 3, 3), stride=2, dilation=2, padding=2),
+    "groups2_same_even_kernel": dict(shape=(5, 4, 9, 8, 6, 3, 2), groups=2, padding="same"),
+    "depthwise_stride_pair_asymmetric": dict(
+        shape=(4, 3, 8, 9, 3, 3, 3), groups=3, stride=(2, 1), padding=(1, 0, 2, 1)
+    ),
+    "groups_dilation_pair_no_bias": dict(shape=(3, 6, 10, 10, 4, 2, 3), groups=2, dilation=(2, 1), no_bias=True),
+    "pointwise_stride3": dict(shape=(7, 5, 7, 8, 3, 1, 1), stride=3),
+}
+
+
+def patch_bytes_per_image(case, itemsize):
+    """Size of one image's patch matrix: Ho·Wo rows of kh·kw·C numbers."""
+    n, c, h, w_, k, kh, kw = case["shape"]
+    stride = as_pair(case.get("stride", 1), "stride")
+    dilation = as_pair(case.get("dilation", 1), "dilation")
+    pads = ops.resolve_padding(case.get("padding", 0), (kh, kw), stride, dilation, input_size=(h, w_))
+    ho = ops.conv_output_size(h, kh, pads[:2], stride[0], dilation[0])
+    wo = ops.conv_output_size(w_, kw, pads[2:], stride[1], dilation[1])
+    return ho * wo * kh * kw * c * itemsize
+
+
+@pytest.mark.parametrize("images_per_chunk", [1, 2, 3])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("name", sorted(CHUNKED_CASES))
+def test_fast_conv_in_chunks_of_images_matches_torch(name, dtype, images_per_chunk, monkeypatch):
+    case = CHUNKED_CASES[name]
+    chunk_bytes = images_per_chunk * patch_bytes_per_image(case, np.dtype(dtype).itemsize)
+    monkeypatch.setattr(FAST_MODULE, "CHUNK_BYTES", chunk_bytes)
+    chunked = run_case(case, dtype)["fast"]
+    monkeypatch.setattr(FAST_MODULE, "CHUNK_BYTES", 1 << 40)  # the whole batch at once
+    whole = run_case(case, dtype)["fast"]
+    tol = dict(rtol=0, atol=1e-12) if dtype == np.float64 else TOL[dtype]
+    np.testing.assert_allclose(chunked[0], whole[0], **tol)
+    for got, ref in zip(chunked[1], whole[1]):
+        if ref is not None:
+            np.testing.assert_allclose(got, ref, **tol)
+
+
+@pytest.mark.parametrize("images_per_chunk", [1, 2, 3, 7, 100])
+def test_image_chunks_cover_the_batch_in_order(images_per_chunk, monkeypatch):
+    case = CHUNKED_CASES["pointwise_stride3"]
+    n = case["shape"][0]
+    monkeypatch.setattr(FAST_MODULE, "CHUNK_BYTES", images_per_chunk * patch_bytes_per_image(case, 8))
+    x = np.zeros(case["shape"][:4])
+    w = np.zeros((case["shape"][4], case["shape"][1], *case["shape"][5:]))
+    *_, geo = prepare_conv(x, w, None, {"stride": case["stride"]})
+    chunks = FAST_MODULE._image_chunks(n, x.shape[1], geo, x.itemsize)
+    assert [list(range(n))[s] for s in chunks] == [
+        list(range(start, min(start + images_per_chunk, n))) for start in range(0, n, images_per_chunk)
+    ]
+
+
+def test_image_chunks_hold_at_least_one_image(monkeypatch):
+    monkeypatch.setattr(FAST_MODULE, "CHUNK_BYTES", 1)  # smaller than any image
+    *_, geo = prepare_conv(np.zeros((3, 2, 5, 5)), np.zeros((1, 2, 3, 3)), None, {})
+    assert FAST_MODULE._image_chunks(3, 2, geo, 8) == [slice(0, 1), slice(1, 2), slice(2, 3)]
