@@ -13,10 +13,11 @@ import pytest
 import torch
 
 from cnnlab.course import wire
-from cnnlab.course.remote import RemoteFunction, StudentProcess
+from cnnlab.course.grading.static import analyse
+from cnnlab.course.remote import RemoteFunction, StudentProcess, copy_submission
 from cnnlab.course.sandbox import sandbox_command
 from cnnlab.course.verify import cells_to_run, verify_notebook
-from cnnlab.course.grading import GradingError, a1
+from cnnlab.course.grading import a1
 
 REPO = Path(__file__).resolve().parents[1]
 A1_SOURCE = REPO / "notebooks" / "assignments" / "a1_conv_from_scratch" / "a1_conv_from_scratch.ipynb"
@@ -86,3 +87,145 @@ def test_verification_ignores_kernel_tricks(tmp_path):
     verdicts = verify_notebook("a1_conv_from_scratch", A1_SOURCE, path, cell_timeout=60)
     assert not verdicts["test_output_size"].passed
     assert verdicts["test_same_padding"].passed and verdicts["test_conv_forward"].passed
+
+
+# --- the static analysis: a curated list per question, robust to hostile input -----------------------------
+
+CONV = a1.FORBIDDEN_CONV
+
+
+def _verdict(cells, name="conv_forward", prefixes=CONV):
+    analysis = analyse(cells, {name: prefixes})
+    return analysis.forbidden_message(name), analysis.flagged_message(name)
+
+
+@pytest.mark.parametrize("cells, used", [
+    (["import scipy.ndimage as nd\nf = nd.correlate\ng = lambda *a: f(*a)\ndef conv_forward(x):\n    return g(x)\n"],
+     "scipy.ndimage.correlate"),
+    (["from scipy import signal\ndef conv_forward(x):\n    return signal.correlate(x, x)\n"], "scipy.signal.correlate"),
+    (["import torch\ndef conv_forward(x):\n    return torch.ops.aten.convolution(x)\n"], "torch.ops.aten.convolution"),
+    (["import cnnlab\ndef conv_forward(x):\n    return getattr(cnnlab.ops, 'conv2d')(x)\n"], "cnnlab.ops.conv2d"),
+    (["from cnnlab.ops import conv2d\ndef conv_forward(x, _f=conv2d):\n    return _f(x)\n"], "cnnlab.ops.conv2d"),
+    (["import cnnlab.ops as o\n", "def helper(x):\n    return o.conv2d(x)\n", "def conv_forward(x):\n    return helper(x)\n"],
+     "cnnlab.ops.conv2d"),
+    (["import torch.nn.functional as F\nconv_forward = lambda x, w: F.conv2d(x, w)\n"], "torch.nn.functional.conv2d"),
+    (["import types\nfrom cnnlab import ops\nconv_forward = types.FunctionType(ops.conv2d.__code__, {})\n"],
+     "cnnlab.ops.conv2d"),
+    (["import importlib\ndef conv_forward(x):\n    return importlib.import_module('cnnlab.ops').conv2d(x)\n"],
+     "cnnlab.ops.conv2d"),
+])
+def test_static_analysis_finds_the_answer_key_through_aliases(cells, used):
+    forbidden, _ = _verdict(cells)
+    assert forbidden is not None and used in forbidden
+
+
+@pytest.mark.parametrize("cells, reason", [
+    (["import subprocess\ndef conv_forward(x):\n    return subprocess.run(['python'])\n"], "subprocess"),
+    (["import ctypes\ndef conv_forward(x):\n    return ctypes.CDLL(None)\n"], "ctypes"),
+    (["import cnnlab\ndef conv_forward(x):\n    return getattr(cnnlab, 'o' + 'ps')\n"], "computed attribute"),
+    (["import inspect\ndef conv_forward(x):\n    return inspect.getsource(x)\n"], "inspect.getsource"),
+    (["def conv_forward(x):\n    return eval('x')\n"], "eval"),
+    (["get_ipython().input_transformers_cleanup.append(lambda lines: [])\n", "def conv_forward(x):\n    return x\n"],
+     "get_ipython"),
+    (["!cat /etc/passwd\n", "def conv_forward(x):\n    return x\n"], "get_ipython"),
+    (["x = " + "-" * 5000 + "1\n", "def conv_forward(x):\n    return x\n"], "could not be analysed"),
+    (["def conv_forward(x):\n    return " + "f(" * 150 + "x" + ")" * 150 + "\n"], "nested"),
+    (["y = 1\n" * 1 + "#" * 300_000, "def conv_forward(x):\n    return x\n"], "too large"),
+    (["def conv_forward(x):\n    return x.__class__.__subclasses__()\n"], "__subclasses__"),
+])
+def test_static_analysis_flags_what_it_cannot_decide(cells, reason):
+    forbidden, flagged = _verdict(cells)
+    assert forbidden is None
+    assert flagged is not None and reason in flagged and "line" in flagged
+
+
+def test_static_analysis_leaves_honest_notebooks_alone():
+    cells = ["%matplotlib inline\n%load_ext autoreload\n%autoreload 2\nimport numpy as np\nimport matplotlib.pyplot as plt\n",
+             "def _pad(x, p):\n    return np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))\n",
+             "%%time\nnoise = np.random.rand(3)\ndisplay(noise)\nprint(noise)\nplt.plot(noise)\n"
+             "def conv_forward(x, w, b, stride=1, padding=0):\n    return _pad(x, padding)\n",
+             "from cnnlab.ops import conv2d\ndef my_check(x):  # not reachable from the answer\n    return conv2d(x)\n",
+             "def conv2d(x):  # the student's own function of the same name\n    return x\n",
+             "this is not python (\n"]
+    assert _verdict(cells) == (None, None)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::SyntaxWarning")
+def test_static_analysis_survives_random_garbage():
+    rng = np.random.default_rng(0)
+    alphabet = list("()[]{}:;,.=+-*/%@!?'\"\\ \n\tabcxyz0123_#")
+    for _ in range(50):
+        text = "".join(rng.choice(alphabet, size=int(rng.integers(1, 400))))
+        analyse([text, "def f():\n    return 1\n"], {"f": CONV})  # never raises
+
+
+# --- the wire format: bounded, no pickle, no recursion -------------------------------------------------------
+
+def test_wire_refuses_deep_huge_and_object_payloads():
+    nested: list = []
+    for _ in range(50):
+        nested = [nested]
+    with pytest.raises(wire.WireError, match="nested"):
+        wire.decode(nested)
+    with pytest.raises(wire.WireError):
+        wire.decode({"__nd__": "not base64!"})
+    import base64
+    import io
+
+    buf = io.BytesIO()
+    np.save(buf, np.array(["text"]), allow_pickle=False)  # a string array: not numbers
+    with pytest.raises(wire.WireError, match="dtype"):
+        wire.decode({"__nd__": base64.b64encode(buf.getvalue()).decode()})
+    with pytest.raises(wire.WireError, match="items"):
+        wire.decode(list(range(wire.MAX_ITEMS + 1)))
+    with pytest.raises(wire.WireError):
+        wire.decode({"__weird__": 1})
+
+
+def test_wire_receive_turns_deeply_nested_json_into_a_wire_error():
+    import os
+    import struct
+
+    read, write = os.pipe()
+    data = b"[" * 100_000 + b"]" * 100_000
+    pid = os.fork()
+    if pid == 0:  # the writer, like a hostile worker
+        os.close(read)
+        os.write(write, struct.pack("<Q", len(data)) + data)
+        os._exit(0)
+    os.close(write)
+    try:
+        with pytest.raises(wire.WireError, match="malformed"):
+            wire.receive(read)
+    finally:
+        os.close(read)
+        os.waitpid(pid, 0)
+
+
+# --- fail closed without running anything -----------------------------------------------------------------
+
+def test_unreadable_notebook_and_unknown_test_cells_fail_closed(tmp_path):
+    bad = tmp_path / "a.ipynb"
+    bad.write_text('{"cells": [ not json')
+    verdicts = verify_notebook("a1_conv_from_scratch", A1_SOURCE, bad, cell_timeout=5)
+    assert verdicts and all(v.status == "error" and v.needs_review and not v.passed for v in verdicts.values())
+    link = tmp_path / "link.ipynb"
+    link.symlink_to(A1_SOURCE)
+    assert all(v.status == "error" for v in verify_notebook("a1_conv_from_scratch", A1_SOURCE, link,
+                                                           cell_timeout=5).values())
+    unknown = verify_notebook("no_such_assignment", A1_SOURCE, bad, cell_timeout=5)
+    assert unknown and all(v.status == "error" and "no trusted check" in v.message for v in unknown.values())
+
+
+def test_copy_submission_refuses_links_and_special_files(tmp_path):
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    (src / "sub").mkdir(parents=True)
+    dst.mkdir()
+    (src / "data.npy").write_bytes(b"x" * 10)
+    (src / "sub" / "more.txt").write_text("ok")
+    (src / "solution.ipynb").symlink_to(A1_SOURCE)
+    os.mkfifo(src / "pipe")
+    refused = copy_submission(src, dst)
+    assert (dst / "data.npy").read_bytes() == b"x" * 10 and (dst / "sub" / "more.txt").read_text() == "ok"
+    assert not (dst / "solution.ipynb").exists() and not (dst / "pipe").exists()
+    assert any("symbolic link" in r for r in refused) and any("special file" in r for r in refused)

@@ -13,7 +13,9 @@ test cell. The gradebook is opened with nbgrader's API at the course's ``db_url`
 from __future__ import annotations
 
 import json
+import os
 import random
+import stat
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -92,6 +94,36 @@ def _source_notebooks(course_root: Path, assignment: str) -> list[Path]:
     return sorted((Path(course_root) / "source" / assignment).glob("*.ipynb"))
 
 
+def sanitize_submission(folder: Path, max_bytes: int = 50 * 1024**2) -> list[str]:
+    """Remove symlinks and special files from a submitted folder (nbgrader would follow them); list what was refused.
+
+    Oversized files are listed (the submission then needs review) but kept.
+    """
+    refused: list[str] = []
+    if folder.is_symlink():
+        folder.unlink()
+        return [f"{folder.name}: the submission folder is a symbolic link (removed)"]
+    if not folder.is_dir():
+        return refused
+    stack = [folder]
+    while stack:
+        current = stack.pop()
+        for entry in os.scandir(current):
+            rel = Path(entry.path).relative_to(folder)
+            info = os.lstat(entry.path)
+            if stat.S_ISLNK(info.st_mode):
+                os.unlink(entry.path)
+                refused.append(f"{rel}: a symbolic link (removed, not graded)")
+            elif stat.S_ISDIR(info.st_mode):
+                stack.append(Path(entry.path))
+            elif not stat.S_ISREG(info.st_mode):
+                os.unlink(entry.path)
+                refused.append(f"{rel}: a special file (removed, not graded)")
+            elif info.st_size > max_bytes:
+                refused.append(f"{rel}: {info.st_size:,} bytes, over the {max_bytes:,} byte limit")
+    return refused
+
+
 def verify_student(course_root: Path, assignment: str, student: str, cell_timeout: float) -> dict[str, dict]:
     result = {}
     for source in _source_notebooks(course_root, assignment):
@@ -132,8 +164,8 @@ def apply_verdicts(db_url: str, course_id: str, assignment: str, result: Student
             for nb in submission.notebooks:
                 verdicts = result.verdicts.get(nb.name, {})
                 for grade in nb.grades:
-                    if grade.auto_score is None and grade.cell.cell_type != "code":
-                        continue  # a written answer: graded by hand in formgrader
+                    if grade.cell.cell_type != "code" or (grade.auto_score is None and grade.name not in verdicts):
+                        continue  # a written answer (or a code answer graded by hand) in formgrader
                     verdict = verdicts.get(grade.name) or Verdict(grade.name, False, "not verified", ERROR)
                     verdicts.setdefault(grade.name, verdict)
                     new = float(grade.max_score) if verdict.passed else 0.0
@@ -195,8 +227,10 @@ def grade(assignment: str, *, jobs: int = 1, students: Sequence[str] | None = No
     db_url = gradebook_url(root)
 
     def one(student: str) -> StudentResult:
+        refused = sanitize_submission(root / "submitted" / student / assignment)
         ok, log = autograde_one(assignment, student, force=force)
         res = StudentResult(student, ok, log)
+        res.problems += refused
         if not ok:
             res.problems.append("nbgrader could not autograde this submission (see the log)")
         try:

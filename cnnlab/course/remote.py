@@ -25,7 +25,9 @@ from .sandbox import sandbox_command
 
 
 class StudentCrashed(RuntimeError):
-    """The student process died, hung or answered nonsense."""
+    """The student process died, hung, timed out or answered nonsense: the grader cannot decide (fail closed)."""
+
+    fail_closed = True  # check_function lets it through instead of calling it a wrong answer
 
 
 class RemoteCallError(Exception):
@@ -261,6 +263,8 @@ class RemoteFunction:
         except RemoteCallError as exc:
             if exc.remote_type == "NotImplementedError":
                 raise NotImplementedError(str(exc)) from None
+            if exc.remote_type == "TimeoutError":
+                raise StudentCrashed(f"{self.name} timed out ({exc})") from None
             raise
         finally:
             self.last_seconds = time.perf_counter() - start

@@ -139,7 +139,7 @@ def _run_checks(checks: dict[str, GradedCheck], run: list[str], submission_dir: 
                 if session is not None:
                     session.close()
                     restarts += 1
-                if restarts > 2:
+                if restarts > 3:
                     verdicts[gid] = Verdict(gid, False, "the notebook's process kept crashing", ERROR)
                     continue
                 session = StudentProcess(run, submission_dir, cell_timeout)
@@ -160,7 +160,8 @@ def _run_checks(checks: dict[str, GradedCheck], run: list[str], submission_dir: 
             except StudentCrashed as exc:
                 verdicts[gid] = Verdict(gid, False, f"the notebook's process failed (timed out or crashed): {exc}",
                                         ERROR)
-                session.close()
+                if not session.alive:
+                    session.close()
             except Exception as exc:  # noqa: BLE001 - the grader could not decide: fail closed, needs review
                 verdicts[gid] = Verdict(gid, False, f"verification error: {type(exc).__name__}: {exc}"[:1000], ERROR)
     finally:

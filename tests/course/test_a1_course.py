@@ -1,8 +1,11 @@
 """Assignment 1 end to end with the real nbgrader: a simulated class graded by the parallel grader.
 
-One course per module: generate, then eleven submissions (reference, untouched release, realistic
-mistakes, answers that call the reference, and hostile or broken notebooks) graded in one
-``python -m cnnlab.course grade --jobs 2`` run; then the exchange round trip, validate, report.
+One course per module: generate, then twelve submissions graded in one ``python -m cnnlab.course
+grade --jobs 2`` run: the reference and an honest variant (magics, display, plots, prints, helpers in
+extra cells, unseeded randomness) get full marks; the untouched release, realistic mistakes, answers
+that call the answer key, one attack per question, kernel cheats, broken, escaping and hostile
+notebooks score 0 on what they attack (or are flagged), fail closed ("needs review", exit status 1)
+and leave the others' scores alone. Then validate, report, the exchange round trip.
 """
 from __future__ import annotations
 
@@ -105,16 +108,152 @@ except OSError:
 ''' + "\ndef output_size(n, f, p=0, s=1):\n    return (n + 2 * p - f) // s + 1\n"
 
 
-TRANSFORMER = "get_ipython().input_transformers_cleanup.append(lambda lines: [])\n" \
-              "def output_size(n, f, p=0, s=1):\n    raise NotImplementedError()\n"
-REBIND = ("import numpy\nimport cnnlab.course.grading\nnumpy.allclose = lambda *a, **k: True\n"
-          "cnnlab.course.grading.check_function = lambda *a, **k: 1\ncnnlab.course.grading.check_array = lambda *a, **k: None\n"
-          "checks.check_conv_forward = lambda *a, **k: None\n" + CONV_NO_STRIDE)
+BACKWARD_INPLACE = """
+def conv_backward(dout, x, w, b, stride=1, padding=0):
+    n, c, h, wd = x.shape
+    k, _, kh, kw = w.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    dxp = np.zeros_like(xp)
+    dw = np.zeros_like(w)
+    db = dout.sum(axis=(0, 2, 3))
+    for i in range(dout.shape[2]):
+        for j in range(dout.shape[3]):
+            rows, cols = slice(i * stride, i * stride + kh), slice(j * stride, j * stride + kw)
+            g = dout[:, :, i, j]
+            dw += np.tensordot(g, xp[:, :, rows, cols], axes=([0], [0]))
+            dxp[:, :, rows, cols] += np.tensordot(g, w, axes=([1], [0]))
+    dout[...] = 0.0  # consumes its input in place
+    return dxp[:, :, padding:padding + h, padding:padding + wd], dw, db
+"""
+
+
+# --- attacks: one per question, so one submission covers many (each must score 0 or be flagged) -------------
+ATTACKS = {
+    # the answer key in a subprocess: cannot be analysed -> flagged
+    "output_size": "import subprocess, sys\ndef output_size(n, f, p=0, s=1):\n"
+                   "    out = subprocess.run([sys.executable, '-c', f'import cnnlab.ops as o; "
+                   "print(o.conv_output_size({n}, {f}, {p}, {s}))'], capture_output=True, text=True).stdout\n"
+                   "    return int(out)\n",
+    # a computed attribute name on the answer key -> flagged
+    "same_padding": "import cnnlab\ndef same_padding(n, f, s=1):\n"
+                    "    fn = getattr(cnnlab, 'o' + 'ps').resolve_padding\n"
+                    "    top, bottom, _, _ = fn('same', (f, 1), (s, 1), input_size=(n, 1))\n    return top, bottom\n",
+    # scipy through a module-level alias and a lambda -> 0
+    "conv_forward": "import scipy.ndimage as nd\n_corr = nd.correlate\n_c = lambda a, k: _corr(a, k, mode='constant')\n"
+                    + CONV_NO_STRIDE.replace("def conv_forward", "_unused = _c\ndef conv_forward").replace(
+                        "out = np.zeros", "_c(x[0, 0], w[0, 0])\n    out = np.zeros"),
+    # torch.ops.aten -> 0
+    "max_pool_forward": "import torch\ndef max_pool_forward(x, size, stride=None):\n"
+                        "    return torch.ops.aten.max_pool2d(torch.from_numpy(x), [size, size], "
+                        "[stride or size, stride or size]).numpy()\n",
+    # torch through module-level aliases -> 0
+    "avg_pool_forward": "import torch\nF = torch.nn.functional\n_pool = F.avg_pool2d\n"
+                        "def avg_pool_forward(x, size, stride=None):\n"
+                        "    return _pool(torch.from_numpy(x), size, stride or size).numpy()\n",
+    # right gradients but the input is modified in place -> 0 (checked by the grader, not the kernel)
+    "conv_backward": BACKWARD_INPLACE,
+    # importlib with a literal -> 0
+    "max_pool_backward": "import importlib\ndef max_pool_backward(dout, x, size, stride=None):\n"
+                         "    ops = importlib.import_module('cnnlab.ops')\n"
+                         "    return ops.max_pool_backward(dout, ops.max_pool_forward(x, {'size': size, "
+                         "'stride': stride or size})[1])\n",
+    # a naive loop dressed up: rebinds the speed probe and the forbid hook where it finds them -> 0 (too slow)
+    "conv_forward_fast": "import cnnlab.course.grading.a1 as _a1, cnnlab.course.grading.functions as _f\n"
+                         "_a1.speed_ratio = lambda *a, **k: 1.0\n_a1.SPEED_MAX_RATIO = 1e9\n"
+                         "_f.forbid = None\n"
+                         "def conv_forward_fast(x, w, b, stride=1, padding=0):\n"
+                         "    k, _, kh, kw = w.shape\n"
+                         "    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))\n"
+                         "    ho = (xp.shape[2] - kh) // stride + 1\n    wo = (xp.shape[3] - kw) // stride + 1\n"
+                         "    out = np.zeros((x.shape[0], k, ho, wo))\n"
+                         "    for n in range(x.shape[0]):\n        for f in range(k):\n"
+                         "            for i in range(ho):\n                for j in range(wo):\n"
+                         "                    out[n, f, i, j] = (xp[n, :, i*stride:i*stride+kh, j*stride:j*stride+kw]"
+                         " * w[f]).sum() + b[f]\n"
+                         "    return out\n",
+}
+DEEP = "x = " + "-" * 3000 + "1\n"
+NBGRADER_ERROR = "import os\nos.write(2, b'There was an error processing assignment\\n')\n"
+# answers the grader's call with deeply nested JSON on the reply pipe (the worker's last argument)
+NESTED_REPLY = """
+import os, struct, sys
+def avg_pool_forward(x, size, stride=None):
+    try:
+        data = b'[' * 200000 + b']' * 200000
+        os.write(int(sys.argv[-1]), struct.pack('<Q', len(data)) + data)
+    except Exception:
+        pass
+    return x
+"""
+BROKEN["avg_pool_forward"] = NESTED_REPLY
+# a module-level copy of the answer key made with types.FunctionType (flagged: it runs for every question)
+FUNCTION_COPY = ("import types\nfrom cnnlab.ops import conv2d as _ref\n"
+                 "conv_forward = types.FunctionType(_ref.__code__, _ref.__globals__)\n")
+TRANSFORMER = "get_ipython().input_transformers_cleanup.append(lambda lines: [])\n"
+HONEST_EXTRA = """%matplotlib inline
+%load_ext autoreload
+%autoreload 2
+import matplotlib.pyplot as plt
+
+def _window_sums(xp, w, i, j, stride, kh, kw):
+    return np.tensordot(xp[:, :, i * stride:i * stride + kh, j * stride:j * stride + kw], w,
+                        axes=([1, 2, 3], [1, 2, 3]))
+"""
+HONEST_CONV = """%%time
+noise = np.random.rand(3)  # unseeded randomness
+display(noise.shape)
+print("checking my conv")
+plt.plot(noise); plt.show()
+
+def conv_forward(x, w, b, stride=1, padding=0):
+    n, c, h, wd = x.shape
+    k, _, kh, kw = w.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    ho, wo = (h + 2 * padding - kh) // stride + 1, (wd + 2 * padding - kw) // stride + 1
+    out = np.zeros((n, k, ho, wo))
+    for i in range(ho):
+        for j in range(wo):
+            out[:, :, i, j] = _window_sums(xp, w, i, j, stride, kh, kw) + b
+    return out
+"""
+HOSTILE = """
+import os, signal, time
+pids = []
+try:
+    for _ in range(2000):  # a process bomb: stops at its own uid's limit
+        pid = os.fork()
+        if pid == 0:
+            time.sleep(20)
+            os._exit(0)
+        pids.append(pid)
+except OSError:
+    pass
+try:
+    with open('/tmp/fill', 'wb') as fh:  # fills its own size-capped tmpfs, nothing else
+        for _ in range(4096):
+            fh.write(b'x' * (1 << 20))
+except OSError:
+    pass
+for sig_target in (-1, 1):
+    try:
+        os.kill(sig_target, signal.SIGKILL)
+    except OSError:
+        pass
+"""
+
+
+def _with_cells(nb, before_gid: str, *sources: str):
+    """Insert extra student cells before the cell ``before_gid`` (a student's own helper cells)."""
+    index = next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == before_gid)
+    for offset, source in enumerate(sources):
+        nb.cells.insert(index + offset, nbformat.v4.new_code_cell(source))
+    return nb
 
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
     c = Course(tmp_path_factory.mktemp("a1course"), cell_timeout=15)
+    c.env["CNNLAB_SANDBOX_TMPFS"] = str(64 * 1024**2)
     c.course("init")
     c.nbgrader("generate_assignment", A)
     root = str(c.root)
@@ -122,38 +261,39 @@ def course(tmp_path_factory):
     c.submit(A, "blank", c.release(A))
     c.submit(A, "mistakes", c.answered(A, **MISTAKES))
     c.submit(A, "lazy", c.answered(A, **LAZY))
+    c.submit(A, "attacks", c.answered(A, **ATTACKS))
+    # a blank notebook + an input-transformer cheat, a FunctionType copy of the answer key, a syntax tree
+    # too deep to analyse and nbgrader's error message on stderr
+    c.submit(A, "cheat", _with_cells(c.release(A), "output_size", NBGRADER_ERROR, FUNCTION_COPY, DEEP,
+                                                TRANSFORMER))
     c.submit(A, "broken", c.answered(A, **BROKEN))
-    c.submit(A, "escape", c.answered(A, output_size=escape_attempts(root)))
-    c.submit(A, "transformer", c.release(A))
-    nb = c.release(A)
-    for cell in nb.cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == "output_size":
-            cell.source = TRANSFORMER
-    c.submit(A, "transformer", nb)
-    c.submit(A, "rebind", c.answered(A, conv_forward=REBIND))
-    tampered = c.answered(A, conv_forward=CONV_NO_STRIDE)
-    for cell in tampered.cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == "test_conv_forward":
-            cell.source = "pass  # nothing to see here"
-    c.submit(A, "tamper", tampered)
+    escape = c.submit(A, "escape", c.answered(A, output_size=escape_attempts(root)))
+    (escape.parent / "solution.ipynb").symlink_to(c.root / "source" / A / f"{A}.ipynb")
+    (escape.parent / "gradebook.db").symlink_to(c.root / "gradebook.db")
+    honest = c.answered(A, conv_forward=HONEST_CONV)
+    c.submit(A, "honest", _with_cells(honest, "conv_forward", HONEST_EXTRA))
+    c.submit(A, "hostile", _with_cells(c.answered(A), "output_size", HOSTILE))
     c.submit(A, "corrupt", raw='{"cells": [ this is not json')
     c.submit(A, "missing")
-    c.graded = c.course("grade", A, "--jobs", "2")
+    c.graded = c.course("grade", A, "--jobs", "2", check=False)
     return c
 
 
 def test_generate_release_has_no_solution_and_no_hidden_tests(course):
     text = (course.root / "release" / A / f"{A}.ipynb").read_text()
-    for leak in ("BEGIN SOLUTION", "HIDDEN TESTS", "hidden=True", "return (n + 2 * p - f) // s + 1", "nchwij,kcij->nkhw"):
+    for leak in ("BEGIN SOLUTION", "HIDDEN TESTS", "hidden=True", "return (n + 2 * p - f) // s + 1", "nchwij,kcij->nkhw",
+                 "cnnlab.course"):
         assert leak not in text
     assert "raise NotImplementedError()" in text
 
 
-def test_reference_full_marks_release_zero(course):
+def test_reference_and_honest_variants_get_full_marks(course):
     scores = course.scores(A)
-    assert scores["ref"] == pytest.approx({**FULL, "written_pooling_shift": 0.0})
+    for student in ("ref", "honest"):
+        assert scores[student] == pytest.approx({**FULL, "written_pooling_shift": 0.0}), student
+        assert verification(course, A, student)["status"] == "ok"
     assert total(scores["blank"]) == 0
-    assert verification(course, A, "ref")["changed"] == []  # nbgrader's own scores, untouched
+    assert verification(course, A, "blank")["status"] == "ok"  # wrong answers are not a reason for review
 
 
 def test_realistic_mistakes_lose_exactly_their_points(course):
@@ -162,11 +302,8 @@ def test_realistic_mistakes_lose_exactly_their_points(course):
              "test_avg_pool_forward"}
     for gid, points in FULL.items():
         assert got[gid] == (0 if gid in wrong else points), gid
-    assert verification(course, A, "mistakes")["changed"] == []  # the kernel and the verifier agree
     messages = verification(course, A, "mistakes")["verdicts"][A]
     assert "did you apply the stride" in messages["test_conv_forward"]["message"]
-    assert "only square inputs" in messages["test_max_pool_forward"]["message"] or "height" in \
-        messages["test_max_pool_forward"]["message"]
 
 
 def test_calling_the_reference_scores_nothing_for_that_question(course):
@@ -178,45 +315,94 @@ def test_calling_the_reference_scores_nothing_for_that_question(course):
     assert "cnnlab.ops.conv2d" in message
 
 
-def test_broken_cells_cost_only_their_questions(course):
+def test_every_attack_scores_zero_or_is_flagged(course):
+    got = course.scores(A)["attacks"]
+    verdicts = verification(course, A, "attacks")["verdicts"][A]
+    assert total(got) == 0, got
+    expected = {"test_output_size": "flagged", "test_same_padding": "flagged", "test_conv_forward": "failed",
+                "test_max_pool_forward": "failed", "test_avg_pool_forward": "failed", "test_conv_backward": "failed",
+                "test_max_pool_backward": "failed", "test_conv_forward_fast": "failed"}
+    assert {gid: verdicts[gid]["status"] for gid in expected} == expected
+    assert "subprocess" in verdicts["test_output_size"]["message"]
+    assert "scipy.ndimage.correlate" in verdicts["test_conv_forward"]["message"]
+    assert "torch.ops.aten.max_pool2d" in verdicts["test_max_pool_forward"]["message"]
+    assert "torch.nn.functional.avg_pool2d" in verdicts["test_avg_pool_forward"]["message"]
+    assert "in place" in verdicts["test_conv_backward"]["message"]
+    assert "cnnlab.ops" in verdicts["test_max_pool_backward"]["message"]
+    assert "slower" in verdicts["test_conv_forward_fast"]["message"]
+
+
+def test_kernel_cheats_fail_closed_and_need_review(course):
+    got = course.scores(A)["cheat"]
+    assert total(got) == 0, got
+    report = verification(course, A, "cheat")
+    assert report["status"] == "needs review"
+    assert any("flagged for review" in r for r in report["needs_review"])
+    reasons = " ".join(report["needs_review"])
+    assert "types.FunctionType" in reasons and "RecursionError" in reasons and "get_ipython" in reasons
+    assert "cheat" in course.graded.stdout.split("Needs review")[1]
+
+
+def test_fail_closed_paths_give_non_zero_exit_and_a_summary(course):
+    assert course.graded.returncode == 1, course.graded.stdout[-3000:] + course.graded.stderr[-3000:]
+    out = course.graded.stdout
+    assert "12 submissions graded" in out
+    summary = out.split("Needs review")[1]
+    for student in ("cheat", "broken", "corrupt", "missing", "escape", "hostile"):
+        assert student in summary, student
+    for student in ("ref", "honest", "blank", "mistakes"):
+        assert f"  {student}:" not in summary, student
+    scores = course.scores(A)
+    assert total(scores.get("corrupt", {})) == 0 and total(scores.get("missing", {})) == 0
+
+
+def test_timeouts_crashes_and_wire_bombs_cost_only_their_questions(course):
     got = course.scores(A)["broken"]
+    verdicts = verification(course, A, "broken")["verdicts"][A]
     for gid, points in FULL.items():
-        bad = gid in {"test_output_size", "test_same_padding", "test_max_pool_forward"}
+        bad = gid in {"test_output_size", "test_same_padding", "test_max_pool_forward", "test_avg_pool_forward"}
         assert got[gid] == (0 if bad else points), gid
+    assert verdicts["test_output_size"]["status"] == "error"  # a timeout: the grader could not decide
+    assert verdicts["test_avg_pool_forward"]["status"] == "error"  # nested JSON on the pipe
 
 
-def test_escape_attempts_fail_and_gradebook_survives(course):
+def test_escape_attempts_and_symlinks_reach_nothing(course):
     root = course.root
     assert (root / "gradebook.db").exists() and (root / "source" / A / f"{A}.ipynb").exists()
     assert not (root / "PWNED").exists() and not (root.parent / "PWNED").exists()
     with sqlite3.connect(root / "gradebook.db") as db:
         assert db.execute("pragma integrity_check").fetchone()[0] == "ok"
-    got = course.scores(A)
-    assert got["escape"] == pytest.approx({**FULL, "written_pooling_shift": 0.0})
+    report = verification(course, A, "escape")
+    assert any("symbolic link" in r for r in report["needs_review"])
+    autograded = root / "autograded" / "escape" / A
+    assert not (autograded / "solution.ipynb").exists() and not (autograded / "gradebook.db").exists()
+    feedback = (autograded / f"{A}.ipynb").read_text() if (autograded / f"{A}.ipynb").exists() else ""
+    assert "BEGIN SOLUTION" not in feedback and "nchwij,kcij->nkhw" not in feedback
     submitted = nbformat.read(str(root / "submitted" / "ref" / A / f"{A}.ipynb"), as_version=4)
     assert len(submitted.cells) > 5  # another student's files were not reachable
 
 
-def test_kernel_tricks_do_not_earn_points(course):
-    got = course.scores(A)
-    assert total(got["transformer"]) == 0
-    rebind = got["rebind"]
-    assert rebind["test_conv_forward"] == 0
-    assert total(rebind) == sum(FULL.values()) - FULL["test_conv_forward"]
-    assert any("test_conv_forward" in c for c in verification(course, A, "rebind")["changed"])
-
-
-def test_edited_locked_test_cell_is_restored(course):
-    assert course.scores(A)["tamper"]["test_conv_forward"] == 0
-
-
-def test_unreadable_or_missing_notebooks_do_not_stop_the_run(course):
-    out = course.graded.stdout
-    assert "11 submissions graded" in out
+def test_hostile_neighbour_does_not_change_honest_scores(course):
     scores = course.scores(A)
-    assert total(scores.get("corrupt", {})) == 0 and total(scores.get("missing", {})) == 0
-    for student in ("ref", "mistakes", "lazy", "escape"):
-        assert student in scores
+    assert scores["ref"] == pytest.approx({**FULL, "written_pooling_shift": 0.0})
+    assert scores["honest"] == pytest.approx({**FULL, "written_pooling_shift": 0.0})
+    assert verification(course, A, "hostile")["status"] == "needs review" or total(scores["hostile"]) > 0
+
+
+def test_feedback_notebook_shows_the_trusted_verdict(course):
+    nb = nbformat.read(str(course.root / "autograded" / "attacks" / A / f"{A}.ipynb"), as_version=4)
+    shown = {c.metadata["nbgrader"]["grade_id"]: "".join(o.get("text", "") for o in c.outputs)
+             for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade", False) and c.cell_type == "code"}
+    assert "flagged for review" in shown["test_output_size"]
+    assert "Trusted grader: failed" in shown["test_conv_forward"]
+    ref = nbformat.read(str(course.root / "autograded" / "ref" / A / f"{A}.ipynb"), as_version=4)
+    assert all("Trusted grader: passed" in "".join(o.get("text", "") for o in c.outputs)
+               for c in ref.cells if c.metadata.get("nbgrader", {}).get("grade", False) and c.cell_type == "code")
+    with sqlite3.connect(course.root / "gradebook.db") as db:  # flagged cells wait for an instructor
+        flagged = db.execute("select count(*) from grade g join submitted_notebook n on g.notebook_id = n.id "
+                             "join submitted_assignment s on n.assignment_id = s.id where s.student_id = 'attacks' "
+                             "and g.needs_manual_grade = 1").fetchone()[0]
+    assert flagged >= 2
 
 
 def test_validate_passes_on_the_reference(course):
@@ -234,6 +420,13 @@ def test_report_writes_csv_and_png(course):
     assert float(by_student["ref"][-1]) == sum(FULL.values())
     assert (course.base / "reports" / f"{A}_scores.png").stat().st_size > 5000
     assert "wrote" in out
+
+
+def test_grade_refuses_without_bubblewrap(course, tmp_path):
+    env = {"PATH": os.path.dirname(os.sys.executable)}  # no /usr/bin: no bwrap
+    proc = course.run(os.sys.executable, "-m", "cnnlab.course", "grade", A, "--student", "ref", check=False, env=env)
+    assert proc.returncode == 2
+    assert "bubblewrap" in proc.stderr and "apt-get install bubblewrap" in proc.stderr
 
 
 def test_exchange_round_trip(course):

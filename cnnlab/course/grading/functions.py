@@ -182,6 +182,8 @@ def check_function(
                 raise GradingError(f"{fname} is not implemented yet (it raised NotImplementedError)",
                                    kind="exception") from None
             except Exception as exc:  # noqa: BLE001 - any crash of the answer is a failed check
+                if getattr(exc, "fail_closed", False):
+                    raise  # the grader could not decide (the student's process died or timed out)
                 kind_name = getattr(exc, "remote_type", type(exc).__name__)
                 raise GradingError(f"{where}: {fname} raised {kind_name}: {exc}", kind="exception") from None
             if log is not None and log.called:

@@ -300,9 +300,7 @@ def analyse(cells: Sequence[str], graded: Mapping[str, Sequence[str]]) -> Analys
     # Module-level statements run for everyone: their flags count against every graded name;
     # their forbidden uses only matter through the names they define (handled by reachability).
     global_flags: list[Finding] = list(whole)
-    for index, stmt in top_level:
-        if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
-            continue  # analysed as the definition of its targets
+    for index, stmt in top_level:  # (assignments too: their right-hand side runs when the notebook runs)
         _, flags, _ = scan_cached(stmt, index)
         global_flags += flags
     for cell, line, module in star_imports:

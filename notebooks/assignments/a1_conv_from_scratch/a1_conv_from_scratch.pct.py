@@ -28,7 +28,7 @@
 # - Write the code yourself: an answer that calls `cnnlab.ops`, `torch` or `scipy` convolution or
 #   pooling functions gets no points for that question (the grader checks).
 # - Run the test cell under each answer. Passing the visible tests is necessary, not sufficient:
-#   hidden tests check the same function on many more inputs, in float64.
+#   the grader checks the same function on many more inputs, in float64, drawn at grading time.
 # - Before submitting: *Kernel → Restart and Run All*, and check that nothing fails unexpectedly.
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -36,7 +36,8 @@ import cnnlab
 device = cnnlab.hello()
 
 import numpy as np
-from cnnlab.course.grading import a1 as checks
+from cnnlab.checks import check_array
+from cnnlab.gradcheck import numerical_gradient
 
 
 # %% [markdown]
@@ -56,10 +57,6 @@ def output_size(n, f, p=0, s=1):
 # %% nbgrader={"grade": true, "grade_id": "test_output_size", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 assert output_size(6, 3) == 4, "a 6x6 image and a 3x3 kernel give a 4x4 output"
 assert output_size(7, 3, p=1, s=2) == 4
-checks.check_output_size(output_size)
-### BEGIN HIDDEN TESTS
-checks.check_output_size(output_size, hidden=True)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## 2. "Same" padding (2 points)
@@ -81,10 +78,6 @@ def same_padding(n, f, s=1):
 # %% nbgrader={"grade": true, "grade_id": "test_same_padding", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 assert tuple(same_padding(5, 3, 1)) == (1, 1)
 assert tuple(same_padding(6, 4, 1)) == (1, 2)
-checks.check_same_padding(same_padding)
-### BEGIN HIDDEN TESTS
-checks.check_same_padding(same_padding, hidden=True)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## 3. Convolution, forward pass (4 points)
@@ -120,10 +113,6 @@ kernel = np.array([[1.0, 0.0, -1.0]] * 3).reshape(1, 1, 3, 3)  # vertical edge d
 out = conv_forward(edge, kernel, np.zeros(1))
 assert out.shape == (1, 1, 4, 4), f"expected (1, 1, 4, 4), got {out.shape}"
 assert np.all(out[0, 0, :, 1:3] == 3) and np.all(out[0, 0, :, [0, 3]] == 0), "the edge shows as a bright band"
-checks.check_conv_forward(conv_forward)
-### BEGIN HIDDEN TESTS
-checks.check_conv_forward(conv_forward, hidden=True)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## 4. Pooling, forward pass (3 + 2 points)
@@ -152,10 +141,6 @@ x = np.arange(32.0).reshape(1, 2, 4, 4)
 out = max_pool_forward(x, 2)
 assert out.shape == (1, 2, 2, 2)
 assert np.array_equal(out[0, 0], [[5, 7], [13, 15]])
-checks.check_max_pool_forward(max_pool_forward)
-### BEGIN HIDDEN TESTS
-checks.check_max_pool_forward(max_pool_forward, hidden=True)
-### END HIDDEN TESTS
 
 # %% nbgrader={"grade": false, "grade_id": "avg_pool_forward", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def avg_pool_forward(x, size, stride=None):
@@ -175,10 +160,6 @@ def avg_pool_forward(x, size, stride=None):
 # %% nbgrader={"grade": true, "grade_id": "test_avg_pool_forward", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 out = avg_pool_forward(np.arange(32.0).reshape(1, 2, 4, 4), 2)
 assert np.allclose(out[0, 0], [[2.5, 4.5], [10.5, 12.5]])
-checks.check_avg_pool_forward(avg_pool_forward)
-### BEGIN HIDDEN TESTS
-checks.check_avg_pool_forward(avg_pool_forward, hidden=True)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## 5. Why pool? (2 points, graded by hand)
@@ -233,10 +214,13 @@ def conv_backward(dout, x, w, b, stride=1, padding=0):
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_conv_backward", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
-checks.check_conv_backward(conv_backward)
-### BEGIN HIDDEN TESTS
-checks.check_conv_backward(conv_backward, hidden=True)
-### END HIDDEN TESTS
+rng = np.random.default_rng(0)
+x, w, b = rng.standard_normal((2, 3, 5, 5)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+dout = rng.standard_normal(conv_forward(x, w, b, 2, 1).shape)
+dx, dw, db = conv_backward(dout, x, w, b, 2, 1)
+check_array(dx, numerical_gradient(lambda _: conv_forward(x, w, b, 2, 1), x, dout), what="dx", rtol=1e-5, atol=1e-7)
+check_array(dw, numerical_gradient(lambda _: conv_forward(x, w, b, 2, 1), w, dout), what="dw", rtol=1e-5, atol=1e-7)
+check_array(db, numerical_gradient(lambda _: conv_forward(x, w, b, 2, 1), b, dout), what="db", rtol=1e-5, atol=1e-7)
 
 # %% nbgrader={"grade": false, "grade_id": "max_pool_backward", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def max_pool_backward(dout, x, size, stride=None):
@@ -256,17 +240,17 @@ def max_pool_backward(dout, x, size, stride=None):
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_max_pool_backward", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-checks.check_max_pool_backward(max_pool_backward)
-### BEGIN HIDDEN TESTS
-checks.check_max_pool_backward(max_pool_backward, hidden=True)
-### END HIDDEN TESTS
+x = np.random.default_rng(5).standard_normal((1, 2, 4, 4))
+dout = np.random.default_rng(6).standard_normal((1, 2, 2, 2))
+check_array(max_pool_backward(dout, x, 2), numerical_gradient(lambda _: max_pool_forward(x, 2), x, dout),
+            what="dx", rtol=1e-5, atol=1e-7)
 
 # %% [markdown]
 # ## 7. Extra: a fast convolution (2 points)
 #
 # Same result as `conv_forward`, but fast: loop at most over the kernel positions (or use
-# `np.lib.stride_tricks.sliding_window_view` and `np.tensordot`/`np.einsum`). The test times it
-# against cnnlab's own im2col convolution in the same process; within 25× passes.
+# `np.lib.stride_tricks.sliding_window_view` and `np.tensordot`/`np.einsum`). The grader times it
+# against an im2col convolution on the same inputs; within 25× passes.
 
 # %% nbgrader={"grade": false, "grade_id": "conv_forward_fast", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def conv_forward_fast(x, w, b, stride=1, padding=0):
@@ -280,7 +264,6 @@ def conv_forward_fast(x, w, b, stride=1, padding=0):
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_conv_forward_fast", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-checks.check_conv_forward_fast(conv_forward_fast)
-### BEGIN HIDDEN TESTS
-checks.check_conv_forward_fast(conv_forward_fast, hidden=True)
-### END HIDDEN TESTS
+rng = np.random.default_rng(1)
+x, w, b = rng.standard_normal((2, 3, 7, 6)), rng.standard_normal((4, 3, 3, 2)), rng.standard_normal(4)
+check_array(conv_forward_fast(x, w, b, 2, 1), conv_forward(x, w, b, 2, 1), what="conv_forward_fast vs conv_forward")

