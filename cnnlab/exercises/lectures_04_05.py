@@ -226,4 +226,4 @@ def check_se_block_params(count: Any) -> None:
         raise GradingError("global average pooling has no parameters, but the two dense layers do.")
     if got != expected:
         raise GradingError(f"{got:,} is not it: dense 256 → 16 and dense 16 → 256, each with biases.")
-    _ok(f"(256 + 1)·16 + (16 + 1)·256 = {expected:,}, the same as models.SEBlock(256, reduction=16).")
+    _ok(f"(256 + 1)·16 + (16 + 1)·256 = {expected:,}, the same as models.SqueezeExcite(256, reduction=16).")
