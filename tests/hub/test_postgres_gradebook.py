@@ -2,7 +2,7 @@
 
 The fixture runs ``initdb`` into a temporary directory and ``pg_ctl`` on 127.0.0.1 at a free port as an
 unprivileged user (PostgreSQL refuses root), and stops it afterwards. Skipped with the reason when
-PostgreSQL or psycopg2 is missing.
+PostgreSQL or psycopg is missing.
 """
 from __future__ import annotations
 
@@ -47,8 +47,8 @@ def postgres_url() -> Iterator[str]:
     initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
     if not (initdb and pg_ctl):
         pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
-    pytest.importorskip("psycopg2", reason="pip install psycopg2-binary")
-    import psycopg2
+    # SQLAlchemy 2.1 reaches postgresql:// URLs through psycopg (version 3).
+    psycopg = pytest.importorskip("psycopg", reason="pip install 'psycopg[binary]'")
 
     owner = "nobody" if os.geteuid() == 0 else None  # the server refuses to run as root
     base = Path(tempfile.mkdtemp(prefix="cnnlab-pg-", dir="/tmp"))
@@ -64,11 +64,8 @@ def postgres_url() -> Iterator[str]:
                              f"-k {sock} -c listen_addresses=127.0.0.1 -p {port} -c fsync=off", "start"])
     assert proc.returncode == 0, proc.stdout + proc.stderr + (log.read_text() if log.exists() else "")
     try:
-        conn = psycopg2.connect(host="127.0.0.1", port=port, user="cnnlab", dbname="postgres")
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute("CREATE DATABASE cnnlab")
-        conn.close()
+        with psycopg.connect(host="127.0.0.1", port=port, user="cnnlab", dbname="postgres", autocommit=True) as conn:
+            conn.execute("CREATE DATABASE cnnlab")
         yield f"postgresql://cnnlab@127.0.0.1:{port}/cnnlab"
     finally:
         _as_owner(owner, [pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop"])
@@ -87,7 +84,10 @@ def test_grade_on_postgresql(postgres_url: str, tmp_path: Path):
     for student, nb in students.items():
         course.submit(A, student, nb)
     proc = course.course("grade", A, "--jobs", "2", check=False)
-    assert proc.returncode == 0, f"grade failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    # Exit status 1 ("needs review") is expected only for the written answer, graded by hand.
+    review = [line for line in proc.stdout.splitlines() if line.startswith("  ") and f"{A}/" in line]
+    assert proc.returncode == 0 or (proc.returncode == 1 and all("written_" in r for r in review)), \
+        f"grade failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     assert "database is locked" not in proc.stdout + proc.stderr
 
     with Gradebook(postgres_url, course_id="cnnlab") as gb:
