@@ -17,8 +17,8 @@
 # # Assignment 1 — convolution and pooling from scratch
 #
 # You will write, in plain NumPy, the pieces every CNN framework hides: the output-size formula,
-# "same" padding, the forward pass of a convolution and of max/average pooling, and (for extra
-# points) the backward passes and a vectorised convolution.
+# "same" padding, the forward pass of a convolution and of max/average pooling, their backward
+# passes and a vectorised convolution (lecture 03b derives the backward passes on the simplest case).
 #
 # **Rules**
 # - Work in the cells marked `# YOUR CODE HERE` and delete the `raise NotImplementedError()` line.
@@ -165,25 +165,29 @@ assert np.allclose(out[0, 0], [[2.5, 4.5], [10.5, 12.5]])
 # ## 5. Why pool? (2 points, graded by hand)
 #
 # Using your `max_pool_forward`, compare a 2×2 max pooling of an image with that of the same image
-# shifted right by one pixel, then by two pixels. In two or three sentences: what changes, what
-# does not, and what does that say about the invariance pooling buys a CNN?
+# shifted right by one pixel, by two pixels, and left by one pixel. In two or three sentences: what
+# changes, what does not, and what does that say about the invariance pooling buys a CNN?
 
 # %%
 img = np.zeros((1, 1, 8, 8)); img[0, 0, 2, 2] = 1.0  # one bright pixel
-for shift in (0, 1, 2):
+for shift in (0, 1, 2, -1):
     print(shift, max_pool_forward(np.roll(img, shift, axis=3), 2)[0, 0].astype(int).tolist())
 
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "written_pooling_shift", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # ### BEGIN SOLUTION
-# A one-pixel shift keeps the bright pixel inside the same 2×2 window, so the pooled map is
-# unchanged; a two-pixel shift moves it into the next window and the pooled map shifts by one.
-# Max pooling therefore gives invariance to small translations (up to the window size), not to
-# large ones.
+# The bright pixel sits in the left column of its 2×2 window: shifted right by one it stays in
+# that window and the pooled map is unchanged, but shifted left by one it crosses into the
+# previous window and the pooled map changes; a two-pixel shift moves it into the next window
+# (the pooled map shifts by one cell). So max pooling is invariant to some one-pixel shifts,
+# depending on where the maximum sits and on the direction; on real images only part of the
+# pooled cells stay the same. It makes the features change less under small translations; it
+# does not make them invariant. (Full marks: the right/left asymmetry, or "depends on the
+# position in the window", plus "partial, small shifts only".)
 # ### END SOLUTION
 
 # %% [markdown]
-# ## 6. Extra: backward passes (3 + 2 points)
+# ## 6. Backward passes (3 + 2 points)
 #
 # Given `dout`, the gradient of the loss with respect to the output, return the gradients with
 # respect to the inputs. They are checked against a numerical gradient (`cnnlab.gradcheck`): you
@@ -246,7 +250,7 @@ check_array(max_pool_backward(dout, x, 2), numerical_gradient(lambda _: max_pool
             what="dx", rtol=1e-5, atol=1e-7)
 
 # %% [markdown]
-# ## 7. Extra: a fast convolution (2 points)
+# ## 7. A fast convolution (2 points)
 #
 # Same result as `conv_forward`, but fast: loop at most over the kernel positions (or use
 # `np.lib.stride_tricks.sliding_window_view` and `np.tensordot`/`np.einsum`). The grader times it
