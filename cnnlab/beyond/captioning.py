@@ -7,7 +7,7 @@ from torch import nn
 
 from .metrics import bleu
 
-__all__ = ["CaptionNet", "caption_scores", "greedy_captions"]
+__all__ = ["train_captioner", "CaptionNet", "caption_scores", "greedy_captions"]
 
 
 class CaptionNet(nn.Module):
@@ -65,3 +65,20 @@ def caption_scores(predicted: list[str], references: list[str]) -> dict:
         raise ValueError("need as many predicted sentences as references, at least one")
     exact = sum(p == r for p, r in zip(predicted, references)) / len(references)
     return {"exact_match": exact, "bleu": bleu(predicted, [[r] for r in references])}
+
+
+def train_captioner(images: torch.Tensor, tokens: torch.Tensor, vocab_size: int, epochs: int = 12,
+                    lr: float = 1e-3, batch_size: int = 32, seed: int = 0, device=None):
+    """Train a ``CaptionNet`` with word-level cross-entropy, padding ignored (``cnnlab.train.fit``);
+    return (model, history)."""
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from cnnlab.train import fit
+
+    torch.manual_seed(seed)
+    model = CaptionNet(vocab_size, tokens.shape[1])
+    loader = DataLoader(TensorDataset(images, tokens), batch_size=batch_size, shuffle=True,
+                        generator=torch.Generator().manual_seed(seed))
+    history = fit(model, loader, epochs=epochs, lr=lr, loss_fn=nn.CrossEntropyLoss(ignore_index=0), seed=seed,
+                  device=device, progress=False)
+    return model, history

@@ -10,6 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cnnlab.train.loop import cpu_threads_limited
+
 __all__ = ["DigitFeatures", "Discriminator", "GANResult", "Generator", "frechet_distance", "train_digit_features",
            "train_gan"]
 
@@ -88,6 +90,15 @@ def train_gan(generator: Generator, discriminator: Discriminator, images: torch.
     if 0 in snapshot_epochs:
         result.snapshots[0] = generator.sample(16, seed=seed)
     t0 = time.perf_counter()
+    with cpu_threads_limited(dev, 1):     # tiny tensors: one thread is fastest (see cnnlab.train.fit)
+        _epochs(generator, discriminator, real_all, opt_g, opt_d, epochs, batch_size, seed, snapshot_epochs, result)
+    result.seconds = time.perf_counter() - t0
+    return result
+
+
+def _epochs(generator, discriminator, real_all, opt_g, opt_d, epochs, batch_size, seed, snapshot_epochs,
+            result) -> None:
+    dev = real_all.device
     for epoch in range(1, epochs + 1):
         for idx in torch.randperm(len(real_all)).split(batch_size):
             real = real_all[idx.to(dev)]
@@ -106,8 +117,6 @@ def train_gan(generator: Generator, discriminator: Discriminator, images: torch.
             result.d_loss.append(d_loss.item())
         if epoch in snapshot_epochs:
             result.snapshots[epoch] = generator.sample(16, seed=seed)
-    result.seconds = time.perf_counter() - t0
-    return result
 
 
 class DigitFeatures(nn.Module):

@@ -9,7 +9,7 @@ from torch import nn
 
 from .segmentation import TinyUNet
 
-__all__ = ["HeatmapLoss", "PoseNet", "gaussian_heatmaps", "heatmap_peaks", "keypoint_targets", "predict_keypoints"]
+__all__ = ["train_pose", "HeatmapLoss", "PoseNet", "gaussian_heatmaps", "heatmap_peaks", "keypoint_targets", "predict_keypoints"]
 
 
 def keypoint_targets(keypoints: torch.Tensor, image_size: int) -> torch.Tensor:
@@ -72,3 +72,20 @@ def predict_keypoints(model: PoseNet, images: torch.Tensor, batch_size: int = 25
                      for i in range(0, len(images), batch_size)])
     model.train(was)
     return out
+
+
+def train_pose(images: torch.Tensor, keypoints: torch.Tensor, epochs: int = 8, width: int = 12, lr: float = 3e-3,
+               sigma: float = 1.0, batch_size: int = 32, seed: int = 0, device=None):
+    """Train a ``PoseNet`` on heatmap targets (``cnnlab.train.fit``); return (model, history)."""
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from cnnlab.train import fit
+
+    size = images.shape[-1]
+    torch.manual_seed(seed)
+    model = PoseNet(keypoints.shape[1], width)
+    loader = DataLoader(TensorDataset(images, keypoint_targets(keypoints, size)), batch_size=batch_size,
+                        shuffle=True, generator=torch.Generator().manual_seed(seed))
+    history = fit(model, loader, epochs=epochs, lr=lr, loss_fn=HeatmapLoss(size, sigma), seed=seed, device=device,
+                  progress=False)
+    return model, history

@@ -8,7 +8,7 @@ from torch import nn
 
 from .metrics import mean_iou, pixel_accuracy
 
-__all__ = ["TinyUNet", "checkerboard_overlap", "instance_maps", "segmentation_data", "segmentation_scores",
+__all__ = ["train_segmenter", "TinyUNet", "checkerboard_overlap", "instance_maps", "segmentation_data", "segmentation_scores",
            "semantic_masks", "transposed_conv_output_size"]
 
 
@@ -104,3 +104,18 @@ def segmentation_scores(model: nn.Module, images: torch.Tensor, masks: torch.Ten
     pred = torch.cat([model(images[i:i + batch_size].to(dev)).argmax(1).cpu() for i in range(0, len(images), batch_size)])
     model.train(was)
     return {"pred": pred, "miou": mean_iou(pred, masks, num_classes), "pixel_accuracy": pixel_accuracy(pred, masks)}
+
+
+def train_segmenter(images: torch.Tensor, masks: torch.Tensor, num_classes: int = 5, epochs: int = 6, width: int = 12,
+                    lr: float = 3e-3, batch_size: int = 32, seed: int = 0, device=None):
+    """Train a ``TinyUNet`` with per-pixel cross-entropy (``cnnlab.train.fit``); return (model, history)."""
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from cnnlab.train import fit
+
+    torch.manual_seed(seed)
+    model = TinyUNet(images.shape[1], num_classes, width)
+    loader = DataLoader(TensorDataset(images, masks), batch_size=batch_size, shuffle=True,
+                        generator=torch.Generator().manual_seed(seed))
+    history = fit(model, loader, epochs=epochs, lr=lr, seed=seed, device=device, progress=False)
+    return model, history

@@ -11,6 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cnnlab.train.loop import cpu_threads_limited
+
 from .metrics import gram_matrix
 
 __all__ = ["FeatureNet", "StyleResult", "style_transfer", "train_feature_net"]
@@ -93,6 +95,14 @@ def style_transfer(net: FeatureNet, content: torch.Tensor, style: torch.Tensor, 
     opt = torch.optim.Adam([logit], lr=lr)
     result = StyleResult(image=init[0].cpu())
     t0 = time.perf_counter()
+    with cpu_threads_limited(dev, 1):     # tiny tensors: one thread is fastest (see cnnlab.train.fit)
+        _optimise(net, logit, opt, steps, target_content, target_grams, content_layer, style_weight, result)
+    result.seconds = time.perf_counter() - t0
+    result.image = torch.sigmoid(logit.detach())[0].cpu()
+    return result
+
+
+def _optimise(net, logit, opt, steps, target_content, target_grams, content_layer, style_weight, result) -> None:
     for _ in range(steps):
         feats = net.features(torch.sigmoid(logit))
         c_loss = F.mse_loss(feats[content_layer], target_content)
@@ -102,6 +112,3 @@ def style_transfer(net: FeatureNet, content: torch.Tensor, style: torch.Tensor, 
         opt.step()
         result.content_loss.append(c_loss.item())
         result.style_loss.append(s_loss.item())
-    result.seconds = time.perf_counter() - t0
-    result.image = torch.sigmoid(logit.detach())[0].cpu()
-    return result

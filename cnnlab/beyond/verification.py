@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Sampler
 
-__all__ = ["BatchHardTripletLoss", "EmbeddingNet", "IdentityBatchSampler", "embed", "one_shot_accuracy",
+__all__ = ["train_embedding", "BatchHardTripletLoss", "EmbeddingNet", "IdentityBatchSampler", "embed", "one_shot_accuracy",
            "pair_distances", "verification_pairs"]
 
 
@@ -120,3 +120,19 @@ def one_shot_accuracy(embeddings: torch.Tensor, labels: torch.Tensor, seed: int 
     e = torch.as_tensor(embeddings)
     nearest = torch.cdist(e[queries], e[gallery]).argmin(1).numpy()
     return float((lab[gallery][nearest] == lab[queries]).mean())
+
+
+def train_embedding(images: torch.Tensor, labels: torch.Tensor, epochs: int = 20, margin: float = 0.2,
+                    lr: float = 3e-3, per_batch: int = 16, per_identity: int = 4, seed: int = 0, device=None):
+    """Train an ``EmbeddingNet`` with the batch-hard triplet loss (``cnnlab.train.fit``); return (model, history)."""
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from cnnlab.train import fit
+
+    torch.manual_seed(seed)
+    model = EmbeddingNet(in_channels=images.shape[1])
+    loader = DataLoader(TensorDataset(images, labels),
+                        batch_sampler=IdentityBatchSampler(labels, per_batch, per_identity, seed))
+    history = fit(model, loader, epochs=epochs, lr=lr, loss_fn=BatchHardTripletLoss(margin), seed=seed,
+                  device=device, progress=False)
+    return model, history
