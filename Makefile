@@ -7,12 +7,15 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.cnnlab-installed
 PYTEST_ARGS ?=
+# `make test-fast`: unit tests only (no notebooks, nbgrader, browser, hub or kit; nothing marked slow)
+FAST_MARKERS := not (slow or course or browser or hub or kit or notebook)
+FAST_IGNORE  := --ignore=notebooks --ignore=tests/course --ignore=tests/browser --ignore=tests/hub
 # extra options for `jupyter lab`, e.g. LAB_ARGS="--no-browser --port 8899"
 LAB_ARGS ?=
 # Jupyter refuses to run as root (containers, cloud VMs, CI images) unless told it may
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test bench figures clean-notebooks venv hub
+.PHONY: lab test test-fast bench figures clean-notebooks venv hub
 
 venv: $(STAMP)
 
@@ -27,6 +30,9 @@ lab: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadfile -m "$(FAST_MARKERS)" $(FAST_IGNORE) $(PYTEST_ARGS) tests
 
 hub: $(STAMP)
 	bash deploy/hub.sh

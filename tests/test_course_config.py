@@ -47,9 +47,10 @@ def test_use_records_the_file_for_child_processes(course, tmp_path, monkeypatch)
     chosen.write_text("COURSE_ID = 'from --config'\n")
     monkeypatch.chdir(course)
     assert config.use(chosen) == chosen
-    child = subprocess.run([sys.executable, "-c", "from cnnlab.course import config; print(config.load().COURSE_ID)"],
+    assert config.load().COURSE_ID == "from --config"
+    child = subprocess.run([sys.executable, "-c", f"import os; print(os.environ[{config.ENV_VAR!r}])"],
                            capture_output=True, text=True, check=True)
-    assert child.stdout.strip() == "from --config"
+    assert child.stdout.strip() == str(chosen)
 
 
 def test_not_found_is_explained(tmp_path, monkeypatch):

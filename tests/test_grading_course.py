@@ -45,6 +45,7 @@ def test_cells_to_run_skips_tests_and_restores_locked_cells():
     assert any("def conv_forward(" in s for s in solutions)
 
 
+@pytest.mark.course  # starts sandboxed processes: seconds each
 @needs_bwrap
 def test_sandbox_hides_the_course_and_drops_privileges(tmp_path):
     secret = tmp_path / "secret.txt"
@@ -59,6 +60,7 @@ def test_sandbox_hides_the_course_and_drops_privileges(tmp_path):
     assert out.stdout.split() == ["False", "False", "True"]
 
 
+@pytest.mark.course  # starts sandboxed processes: seconds each
 @needs_bwrap
 def test_student_process_answers_calls_and_survives_a_hang(tmp_path):
     cells = ["import numpy as np\ndef double(x):\n    return 2 * x\n",
@@ -72,6 +74,7 @@ def test_student_process_answers_calls_and_survives_a_hang(tmp_path):
             RemoteFunction(proc, "hang", timeout=1)(1)
 
 
+@pytest.mark.course  # starts sandboxed processes: seconds each
 @needs_bwrap
 def test_verification_ignores_kernel_tricks(tmp_path):
     """Rebinding the checks inside the notebook cannot make a wrong answer pass out of band."""

@@ -1,4 +1,4 @@
-"""`make lab`, the README's first command: it starts JupyterLab (also as root) and serves /lab."""
+"""The Makefile's commands: `make lab` starts JupyterLab (also as root) and serves /lab; `make test-fast`."""
 from __future__ import annotations
 
 import os
@@ -71,3 +71,10 @@ def test_make_lab_serves_jupyterlab(tmp_path):
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         log.close()
+
+
+def test_test_fast_leaves_out_the_slow_groups():
+    cmd = subprocess.run([*MAKE, "-n", "test-fast"], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    assert '-m "not (slow or course or browser or hub or kit or notebook)"' in cmd
+    for folder in ("notebooks", "tests/course", "tests/browser", "tests/hub"):
+        assert f"--ignore={folder}" in cmd

@@ -219,7 +219,8 @@ def test_text_sources_in_nbgrader_ignore_list():
 @pytest.mark.course
 def test_released_assignment_has_no_text_source(tmp_path):
     bindir = Path(sys.executable).parent
-    env = {**os.environ, "CNNLAB_COURSE_ROOT": str(tmp_path / "course"), "CNNLAB_EXCHANGE": str(tmp_path / "x"),
+    env = {**os.environ, "CNNLAB_COURSE_CONFIG": str(REPO / "course_config.py"),
+           "CNNLAB_COURSE_ROOT": str(tmp_path / "course"), "CNNLAB_EXCHANGE": str(tmp_path / "x"),
            "CNNLAB_SANDBOX": "off", "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"}
 
     def run(*args: str) -> None:
