@@ -15,7 +15,7 @@ LAB_ARGS ?=
 # Jupyter refuses to run as root (containers, cloud VMs, CI images) unless told it may
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test test-fast bench figures clean-notebooks venv hub
+.PHONY: lab test test-fast bench figures clean-notebooks venv hub student-kit
 
 venv: $(STAMP)
 
@@ -42,6 +42,12 @@ bench: $(STAMP)
 
 figures: $(STAMP)
 	$(BIN)/python -m cnnlab.figures
+
+# What students receive (wheel without cnnlab.course, student lectures, released assignments),
+# checked to hold no answer: `make student-kit KIT=dist/student-kit`
+KIT ?= dist/student-kit
+student-kit: $(STAMP)
+	$(BIN)/python -m cnnlab.course student-kit --out $(KIT)
 
 clean-notebooks: $(STAMP)
 	$(BIN)/jupyter nbconvert --clear-output --inplace notebooks/*.ipynb notebooks/assignments/*/*.ipynb
