@@ -119,6 +119,7 @@ def built_kit(tmp_path_factory):
 
 
 @pytest.mark.slow
+@pytest.mark.kit
 def test_kit_holds_exactly_what_students_receive(built_kit):
     wheels = list(built_kit.glob("cnnlab-*.whl"))
     assert len(wheels) == 1
@@ -137,12 +138,14 @@ def test_kit_holds_exactly_what_students_receive(built_kit):
 
 
 @pytest.mark.slow
+@pytest.mark.kit
 def test_kit_crosses_no_boundary(built_kit):
     findings = kit.scan_kit(built_kit)
     assert not findings, "\n".join(map(str, findings))
 
 
 @pytest.mark.slow
+@pytest.mark.kit
 def test_released_assignments_hold_no_solution_and_no_hidden_test(built_kit):
     for a in CFG.ASSIGNMENTS:
         nb = json.loads((built_kit / "assignments" / a / f"{a}.ipynb").read_text())
@@ -186,6 +189,7 @@ def _run(python: Path, code: str, cwd: Path, timeout: int = 600) -> subprocess.C
 
 
 @pytest.mark.slow
+@pytest.mark.kit
 def test_student_venv_has_the_package_without_the_instructor_side(student_python, tmp_path):
     proc = _run(student_python, textwrap.dedent("""
         import importlib.util, cnnlab
@@ -220,6 +224,7 @@ print("NOT_ATTEMPTED", texts.count("not attempted yet"))
 
 
 @pytest.mark.slow
+@pytest.mark.kit
 @pytest.mark.parametrize("lecture", ["02_padding_and_stride", "03_pooling"])
 def test_lecture_student_version_runs_in_the_student_venv(built_kit, student_python, lecture):
     """Top to bottom with no error, exercises unanswered: the checks say "not attempted yet"."""
@@ -233,6 +238,7 @@ def test_lecture_student_version_runs_in_the_student_venv(built_kit, student_pyt
 
 
 @pytest.mark.slow
+@pytest.mark.kit
 def test_released_assignment_setup_runs_in_the_student_venv(built_kit, student_python):
     """The released a1 runs in the kit alone: only the empty exercises (and their test cells) fail."""
     a = "a1_conv_from_scratch"
