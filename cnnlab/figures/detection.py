@@ -19,7 +19,7 @@ def _scene(seed: int = 11, max_objects: int = 3):
 @figure("detection_tasks")
 def detection_tasks() -> Figure:
     from ..data.shapes import SHAPE_CLASSES, make_scene
-    from ..detection.draw import show_detections
+    from ..plots.detection import show_detections
 
     fig = Figure(figsize=(8.4, 3.0))
     axes = fig.subplots(1, 3)
