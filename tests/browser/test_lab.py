@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
-from conftest import ARTIFACTS
+# where screenshots of failures go (the same folder as the fixtures' logs in conftest.py)
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
