@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import aiohttp
@@ -129,6 +130,8 @@ async def one_student(hub: hubctl.Hub, user: str, token: str, cells: list[str], 
 
 async def run_class(hub: hubctl.Hub, users: list[str], cells: list[str], cell_timeout: float) -> list[dict]:
     tokens = {u: hub.token(u) for u in users}
+    # One thread per student: every spawn request goes out at once, as when a class logs in together.
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=len(users)))
     return await asyncio.gather(*(one_student(hub, u, tokens[u], cells, cell_timeout) for u in users))
 
 

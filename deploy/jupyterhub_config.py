@@ -67,7 +67,7 @@ STATE = HUB_DIR / "state"  # hub database and cookie secret: root only
 SHARED = HUB_DIR / "jupyter"  # config every user server reads: world-readable
 STATE.mkdir(parents=True, exist_ok=True)
 os.chmod(STATE, 0o700)
-for group in ("all", "students", "instructors"):
+for group in ("all", "students", "instructors"):  # instructors/: empty, their settings live in ~/.jupyter
     (SHARED / group).mkdir(parents=True, exist_ok=True)
 for path in (HUB_DIR, SHARED, *SHARED.iterdir()):
     os.chmod(path, 0o755)
@@ -92,14 +92,6 @@ _write(SHARED / "students" / "jupyter_server_config.json",
 _write(SHARED / "students" / "labconfig" / "page_config.json",
        json.dumps({"disabledExtensions": {"@jupyter/nbgrader:formgrader": True,
                                           "@jupyter/nbgrader:create-assignment": True}}, indent=1))
-# Instructors: the course's settings (course_config.py, copied so that the repository may stay private).
-if COURSE_CONFIG.is_file():
-    shutil.copyfile(COURSE_CONFIG, SHARED / "instructors" / "course_config.py")
-    os.chmod(SHARED / "instructors" / "course_config.py", 0o644)
-_write(SHARED / "instructors" / "nbgrader_config.py",
-       "c = get_config()  # noqa: F821\n"
-       f"load_subconfig({str(SHARED / 'instructors' / 'course_config.py')!r})  # noqa: F821\n")
-
 # The exchange: world-writable with the sticky bit, as nbgrader documents.
 EXCHANGE.mkdir(parents=True, exist_ok=True)
 os.chmod(EXCHANGE, 0o1777)
@@ -199,6 +191,15 @@ class CourseSpawner(LocalProcessSpawner):
             if not course.exists():
                 course.mkdir()
                 copies.append(course)
+            # The course's settings, refreshed at every start, private to the instructor.
+            config_dir = home / ".jupyter"
+            config_dir.mkdir(exist_ok=True)
+            if COURSE_CONFIG.is_file():
+                shutil.copyfile(COURSE_CONFIG, config_dir / "cnnlab_course_config.py")
+            (config_dir / "nbgrader_config.py").write_text(
+                "c = get_config()  # noqa: F821\n"
+                f"load_subconfig({str(config_dir / 'cnnlab_course_config.py')!r})  # noqa: F821\n")
+            copies.append(config_dir)
         for top in copies:
             for path in [top, *top.rglob("*")]:
                 os.lchown(path, uid, gid)
