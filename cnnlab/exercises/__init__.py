@@ -18,5 +18,7 @@ from .lectures_04_05 import *  # noqa: F403
 from .lectures_04_05 import __all__ as _l04_05
 from .lectures_06_07 import *  # noqa: F403
 from .lectures_06_07 import __all__ as _l06_07
+from .beyond import *  # noqa: F403
+from .beyond import __all__ as _l08
 
-__all__ = ["STRICT_ENV", "NotAttempted", "self_check", "strict", *_l00_03, *_l03b, *_training, *_l04_05, *_l06_07]
+__all__ = ["STRICT_ENV", "NotAttempted", "self_check", "strict", *_l00_03, *_l03b, *_training, *_l04_05, *_l06_07, *_l08]
