@@ -59,6 +59,8 @@ def test_scanner_flags_definitions_markers_and_solution_cells():
         "defines the graded function 'conv_forward' (line 1)"]
     assert kit.scan_source("class SEBlock:\n    def forward(self, x):\n        return x * 2\n", "x.py", {"SEBlock"},
                            allow_stubs=True)
+    assert kit.scan_source("from .iou import pairwise_iou as box_iou\n", "x.py", {"box_iou"})
+    assert kit.scan_source("nms = lambda b, s, t: b\n", "x.py", {"nms"})
     assert kit.scan_source("x = 1  ### BEGIN SOLUTION\n", "x.py", set())
     assert kit.scan_source("check(f, hidden=True)\n", "x.py", set())
     assert kit.scan_source("from cnnlab.course.grading import a1\n", "x.py", set())

@@ -135,7 +135,23 @@ def scan_source(source: str, where: str, forbidden: set[str], *, allow_stubs: bo
                 continue
             kind = "class" if isinstance(node, ast.ClassDef) else "function"
             found.append(Finding(where, f"defines the graded {kind} {node.name!r} (line {node.lineno})"))
+        elif not allow_stubs:
+            # package code may not bind a graded name any other way either (alias, lambda, import as)
+            for name in _bound_names(node):
+                if name in forbidden:
+                    found.append(Finding(where, f"binds the graded name {name!r} (line {node.lineno})"))
     return found
+
+
+def _bound_names(node: ast.AST) -> list[str]:
+    """Names an assignment or import statement binds (functions and classes are handled apart)."""
+    if isinstance(node, ast.Assign):
+        return [t.id for target in node.targets for t in ast.walk(target) if isinstance(t, ast.Name)]
+    if isinstance(node, (ast.AnnAssign, ast.AugAssign, ast.NamedExpr)) and isinstance(node.target, ast.Name):
+        return [node.target.id]
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return [(alias.asname or alias.name).split(".")[0] for alias in node.names]
+    return []
 
 
 def scan_notebook(nb: dict, where: str, forbidden: set[str], *, allow_stubs: bool = False) -> list[Finding]:
