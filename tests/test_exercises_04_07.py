@@ -66,7 +66,8 @@ def test_right_answers_pass(capsys):
     assert ex.check_vgg_block_params(_count(vgg_block))
     assert ex.check_receptive_field(_receptive_field_brute)
     assert ex.check_separable_weights(_count(separable))
-    assert ex.check_needs_projection(lambda c_in, c_out, s: c_in != c_out or s != 1)
+    bottleneck = nn.Sequential(nn.Conv2d(192, 96, 1, bias=False), nn.Conv2d(96, 128, 3, bias=False))
+    assert ex.check_bottleneck_weights(_count(bottleneck))
     assert ex.check_se_block_params(_count(se))
     assert ex.check_digit_augmentations({"shift", "small_rotation", "zoom", "brightness"})
     assert ex.check_head_params(_count(nn.Linear(2048, 37)))
@@ -88,14 +89,6 @@ def test_nms_thresholds_outside_the_window_fail():
         if _greedy_nms(boxes, scores, t) != [0, 1]:
             with pytest.raises(GradingError, match="removes box 1|survives"):
                 ex.check_nms_threshold(float(t))
-
-
-def _proj_only_channels(c_in, c_out, s):
-    return c_in != c_out
-
-
-def _proj_only_stride(c_in, c_out, s):
-    return s != 1
 
 
 def _freeze_everything(net, head):
@@ -132,9 +125,11 @@ def _freeze_nothing(net, head):
     (lambda: ex.check_separable_weights(73_728), "regular 3x3"),
     (lambda: ex.check_separable_weights(128 * 9 + 64 * 128), "INPUT channel"),
     (lambda: ex.check_separable_weights(8192), "count both steps"),
-    (lambda: ex.check_needs_projection(_proj_only_channels), "stride halves the map"),
-    (lambda: ex.check_needs_projection(_proj_only_stride), "depths differ"),
-    (lambda: ex.check_needs_projection(lambda a, b, s: "yes"), "True or False"),
+    (lambda: ex.check_bottleneck_weights(9 * 192 * 128), "without the bottleneck"),
+    (lambda: ex.check_bottleneck_weights(9 * 96 * 128), "count the 1x1"),
+    (lambda: ex.check_bottleneck_weights(192 * 96 + 9 * 192 * 128), "only 96 maps"),
+    (lambda: ex.check_bottleneck_weights(9 * 192 * 96 + 9 * 96 * 128), "no 3x3"),
+    (lambda: ex.check_bottleneck_weights(1000), "3·3·96·128"),
     (lambda: ex.check_se_block_params(8192), "add the biases"),
     (lambda: ex.check_se_block_params(131_584), "squeezes 256 values"),
     (lambda: ex.check_digit_augmentations({"shift", "small_rotation", "zoom", "brightness", "flip"}), "mirrored"),
@@ -173,7 +168,7 @@ def test_mistakes_get_a_specific_hint(call, message):
 
 @pytest.mark.parametrize("check", [ex.check_lenet_conv2_params, ex.check_flatten_size, ex.check_most_confused,
                                    ex.check_best_epoch, ex.check_vgg_block_params, ex.check_receptive_field,
-                                   ex.check_separable_weights, ex.check_needs_projection, ex.check_se_block_params,
+                                   ex.check_separable_weights, ex.check_bottleneck_weights, ex.check_se_block_params,
                                    ex.check_digit_augmentations, ex.check_head_params, ex.check_freeze_base,
                                    ex.check_transfer_choice, ex.check_iou_by_hand, ex.check_xywh_to_xyxy,
                                    ex.check_nms_threshold, ex.check_precision_recall, ex.check_grid_cell])
@@ -186,7 +181,7 @@ def test_none_is_not_attempted(check, capsys, monkeypatch):
         check(None)
 
 
-@pytest.mark.parametrize("check", [ex.check_receptive_field, ex.check_needs_projection, ex.check_freeze_base])
+@pytest.mark.parametrize("check", [ex.check_receptive_field, ex.check_freeze_base])
 def test_stub_returning_none_is_not_attempted(check, capsys, monkeypatch):
     monkeypatch.delenv(ex.STRICT_ENV, raising=False)
     assert check(lambda *args: None) is False

@@ -12,8 +12,8 @@ from ._core import call_answer, self_check
 from ._core import ok as _ok
 
 __all__ = [
-    "BEST_EPOCH_HISTORY", "CONFUSION_EXAMPLE", "check_best_epoch", "check_flatten_size", "check_lenet_conv2_params", "check_most_confused",
-    "check_needs_projection", "check_receptive_field", "check_se_block_params", "check_separable_weights",
+    "BEST_EPOCH_HISTORY", "CONFUSION_EXAMPLE", "check_best_epoch", "check_bottleneck_weights", "check_flatten_size", "check_lenet_conv2_params", "check_most_confused",
+    "check_receptive_field", "check_se_block_params", "check_separable_weights",
     "check_vgg_block_params",
 ]
 
@@ -191,25 +191,22 @@ def check_separable_weights(count: Any) -> None:
 
 
 @self_check
-def check_needs_projection(fn: Callable[[int, int, int], bool]) -> None:
-    """``fn(c_in, c_out, stride)`` → True when a residual unit's shortcut needs a 1x1 projection."""
-    cases = [(64, 64, 1), (64, 128, 2), (64, 128, 1), (128, 128, 2), (256, 64, 1), (32, 32, 1)]
-    for c_in, c_out, stride in cases:
-        expected = c_in != c_out or stride != 1
-        got = call_answer(fn, c_in, c_out, stride, what=f"c_in={c_in}, c_out={c_out}, stride={stride}")
-        if not isinstance(got, (bool, np.bool_)):
-            raise GradingError(f"needs_projection({c_in}, {c_out}, {stride}) returned {got!r}; return True or False",
-                               kind="type")
-        if bool(got) == expected:
-            continue
-        if stride != 1 and c_in == c_out:
-            why = "the stride halves the map, so x (full size) no longer matches F(x): the shortcut must downsample too"
-        elif c_in != c_out and stride == 1:
-            why = "the depths differ, so x and F(x) cannot be added: a 1x1 conv must change the depth"
-        else:
-            why = "same depth and stride 1: the identity shortcut x already matches F(x)"
-        raise GradingError(f"needs_projection({c_in}, {c_out}, {stride}) returned {got}, expected {expected}: {why}.")
-    _ok("a projection is needed exactly when the shapes of x and F(x) differ: another depth or a stride > 1.")
+def check_bottleneck_weights(count: Any) -> None:
+    """Weights (no biases) of a 1x1 conv 192 → 96 followed by a 3x3 conv 96 → 128 (an inception branch)."""
+    got = _int(count, "your count")
+    reduce, conv = 192 * 96, 9 * 96 * 128
+    if got == 9 * 192 * 128:
+        raise GradingError("that is the 3x3 convolution straight on the 192 maps, without the bottleneck.")
+    if got == conv:
+        raise GradingError("count the 1x1 convolution too: 192 · 96 weights.")
+    if got == reduce + 9 * 192 * 128:
+        raise GradingError("after the bottleneck the 3x3 filters see only 96 maps, not 192.")
+    if got == 192 * 96 * 9 + conv:
+        raise GradingError("a 1x1 convolution has one weight per input channel and filter: 192 · 96, no 3x3.")
+    if got != reduce + conv:
+        raise GradingError(f"{got:,} is not it: 1·1·192·96 (bottleneck) + 3·3·96·128.")
+    _ok(f"{reduce:,} + {conv:,} = {reduce + conv:,} weights instead of {9 * 192 * 128:,}: "
+        f"the bottleneck saves {1 - (reduce + conv) / (9 * 192 * 128):.0%}.")
 
 
 @self_check
