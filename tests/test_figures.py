@@ -53,3 +53,7 @@ def test_bad_figure_names_are_rejected():
         figures.figure("img/x.png")
     with pytest.raises(KeyError, match="unknown figure"):
         figures.build(["no_such_figure"])
+
+
+def test_lecture_08_figures_are_registered():
+    assert {"transposed_conv", "unet_layout", "triplet_idea"} <= set(figures.load_all())
