@@ -78,7 +78,7 @@ def inception_module():
 
 @figure("residual_unit")
 def residual_unit():
-    """A residual unit: output = ReLU(F(x) + shortcut(x)); the shortcut is a 1×1 stride-2 conv when the shape changes."""
+    """A residual unit: output = ReLU(F(x) + shortcut(x)); the shortcut is a 1×1 stride-2 conv + BN when the shape changes."""
     fig, ax = _new(9, 4.4)
     for x0, title, proj in ((2.2, "identity shortcut (same shape)", False), (6.8, "projection shortcut (stride 2)", True)):
         ax.text(x0, 4.2, title, ha="center", fontsize=10, weight="bold")
@@ -93,9 +93,11 @@ def residual_unit():
         _box(ax, x0, 3.5, 0.5, 0.4, "+", MERGE, 12)
         _arrow(ax, (x0 - 0.6, 2.99), (x0 - 0.1, 3.3))
         if proj:
-            _box(ax, x0 + 1.2, 1.9, 1.3, 0.5, "1×1 conv,\n128, stride 2", CONV, 8)
-            _arrow(ax, (x0 + 0.5, 0.45), (x0 + 1.2, 1.63))
-            _arrow(ax, (x0 + 1.2, 2.16), (x0 + 0.15, 3.32))
+            _box(ax, x0 + 1.2, 1.6, 1.3, 0.5, "1×1 conv,\n128, stride 2", CONV, 8)
+            _box(ax, x0 + 1.2, 2.35, 1.3, 0.38, "BN", MERGE, 8)
+            _arrow(ax, (x0 + 0.5, 0.45), (x0 + 1.2, 1.33))
+            _arrow(ax, (x0 + 1.2, 1.87), (x0 + 1.2, 2.15))
+            _arrow(ax, (x0 + 1.2, 2.55), (x0 + 0.15, 3.32))
         else:
             _arrow(ax, (x0 + 0.6, 0.45), (x0 + 0.15, 3.32), connectionstyle="arc3,rad=0.35")
             ax.text(x0 + 0.95, 1.9, "identity", fontsize=8, color="#555")
