@@ -23,6 +23,7 @@ LECTURES = [
     "notebooks/05_architectures.ipynb",
     "notebooks/06_augmentation_and_transfer.ipynb",
     "notebooks/07_localization_and_detection.ipynb",
+    "notebooks/08_beyond_detection.ipynb",
 ]
 
 # nbgrader assignments; their source notebooks live in notebooks/assignments/<id>/.
