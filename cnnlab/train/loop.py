@@ -171,6 +171,7 @@ def fit(
     * ``cpu_threads``: torch threads while training on the CPU (restored afterwards). The course's
       small networks train fastest on one thread: on a shared or busy machine two threads were
       measured 3-5x slower. ``None`` keeps torch's setting.
+    * ``desc``: the progress bar's label.
     """
     from tqdm.auto import tqdm
 
