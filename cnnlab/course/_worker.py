@@ -51,7 +51,7 @@ def _shell() -> Any:
         def enable_gui(self, gui: Any = None) -> None:  # `%matplotlib inline` needs no event loop here
             return None
 
-    return GradingShell.instance()
+    return GradingShell.instance(colors="NoColor")
 
 
 def _resolve_via(via: str) -> Any:
@@ -64,31 +64,68 @@ def _resolve_via(via: str) -> Any:
     return obj
 
 
-def run_cells(cells: list[str], cell_timeout: float) -> tuple[dict[str, Any], list[str]]:
-    """Run the cells in an IPython shell; (its namespace, one line per failing cell)."""
+MAX_TEXT = 10_000
+MAX_IMAGE = 1_000_000
+MAX_OUTPUTS = 20
+
+
+def _outputs(captured: Any, error: BaseException | None) -> list[dict]:
+    """A cell's outputs as nbformat-like dicts (bounded; the grader validates them again)."""
+    outputs: list[dict] = []
+    if error is None and captured.stdout:
+        outputs.append({"output_type": "stream", "name": "stdout", "text": captured.stdout[-MAX_TEXT:]})
+    if captured.stderr:
+        outputs.append({"output_type": "stream", "name": "stderr", "text": captured.stderr[-MAX_TEXT:]})
+    for rich in captured.outputs[:MAX_OUTPUTS]:
+        data = {}
+        text = rich.data.get("text/plain")
+        if isinstance(text, str):
+            data["text/plain"] = text[:MAX_TEXT]
+        png = rich.data.get("image/png")
+        if isinstance(png, str) and len(png) <= MAX_IMAGE:
+            data["image/png"] = png
+        if data:
+            outputs.append({"output_type": "display_data", "data": data})
+    if error is not None:
+        outputs.append({"output_type": "error", "ename": type(error).__name__, "evalue": str(error)[:MAX_TEXT],
+                        "traceback": [captured.stdout[-MAX_TEXT:]]})
+    return outputs[:MAX_OUTPUTS]
+
+
+def run_cells(cells: list[str], cell_timeout: float) -> tuple[dict[str, Any], list[str], list[list[dict]]]:
+    """Run the cells in an IPython shell; (its namespace, one line per failing cell, each cell's outputs)."""
+    from IPython.utils.capture import capture_output
+
     shell = _shell()
-    errors = []
+    errors, outputs = [], []
     for index, source in enumerate(cells):
+        error: BaseException | None = None
         _alarm(cell_timeout)
         try:
-            result = shell.run_cell(source, store_history=False)
+            with capture_output() as captured:
+                result = shell.run_cell(source, store_history=False)
+            error = result.error_before_exec or result.error_in_exec
         except BaseException as exc:  # noqa: BLE001 - a timeout between statements
-            errors.append(f"cell {index + 1}: {type(exc).__name__}"[:500])
-            continue
+            error = exc
+            captured = None
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
-        error = result.error_before_exec or result.error_in_exec
         if error is not None:
             errors.append(f"cell {index + 1}: {type(error).__name__}: {error}"[:500])
-    return shell.user_ns, errors
+        try:
+            outputs.append(_outputs(captured, error) if captured is not None else
+                           [{"output_type": "error", "ename": type(error).__name__, "evalue": "", "traceback": []}])
+        except Exception:  # noqa: BLE001 - outputs are only for the feedback
+            outputs.append([])
+    return shell.user_ns, errors, outputs
 
 
 def main(request_fd: int, reply_fd: int) -> None:
     init = wire.receive(request_fd)
     devnull = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
     sys.stdout = sys.stderr = devnull
-    namespace, errors = run_cells([str(c) for c in init["cells"]], float(init["cell_timeout"]))
-    wire.send(reply_fd, {"ready": True, "errors": errors})
+    namespace, errors, outputs = run_cells([str(c) for c in init["cells"]], float(init["cell_timeout"]))
+    wire.send(reply_fd, {"ready": True, "errors": errors, "outputs": outputs})
     while True:
         request = wire.receive(request_fd)
         reply: dict[str, Any] = {"id": request.get("id")}

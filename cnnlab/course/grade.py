@@ -1,14 +1,14 @@
-"""Grade a whole class: nbgrader autograde per student, then every verdict decided by the trusted grader.
+"""Grade a whole class with the trusted grader: one sandboxed run per submission, every verdict decided outside it.
 
-``nbgrader autograde`` runs each notebook (in the sandboxed kernel) and records the
-submission in the gradebook, but its in-kernel scores are never kept: :mod:`.verify` decides
-every graded cell outside the student's process, and :func:`apply_verdicts` writes that
-decision over each automatic score (full marks for "passed", 0 otherwise; flagged cells and
-cells the grader could not decide are also marked "needs manual grade" in formgrader). It
-fails closed: any error (nbgrader's, the verifier's, an unreadable notebook, a crash or a
-timeout of the student's code) gives 0 for the affected cells and the status "needs
-review". The autograded notebook (the student's feedback) shows the trusted verdict in each
-test cell. The gradebook is opened with nbgrader's API at the course's ``db_url``.
+``nbgrader autograde`` still records each submission in the gradebook and renders the
+autograded notebook (the student's feedback), but its Execute step is replaced by
+:class:`~cnnlab.course.trusted.TrustedExecute`: the notebook runs once, in the sandbox, and
+:mod:`.verify` decides every graded cell outside the student's process. :func:`apply_verdicts`
+then writes that decision over each automatic score (full marks for "passed", 0 otherwise;
+flagged and undecided cells are also marked "needs manual grade" in formgrader). It fails
+closed: any error (nbgrader's, the verifier's, an unreadable notebook, a crash or a timeout of
+the student's code) gives 0 for the affected cells and the status "needs review". The
+gradebook is opened with nbgrader's API at the course's ``db_url``.
 """
 from __future__ import annotations
 
@@ -74,13 +74,13 @@ def gradebook_url(course_root: Path | None = None) -> str:
 
 
 def autograde_one(assignment: str, student: str, *, force: bool = False, attempts: int = 6) -> tuple[bool, str]:
-    """``nbgrader autograde`` for one student, retried while SQLite reports the gradebook locked."""
+    """``nbgrader autograde`` (trusted) for one student, retried while SQLite reports the gradebook locked."""
     args = ["autograde", assignment, "--student", student]
     if force:
         args.append("--force")
     output = ""
     for attempt in range(attempts):
-        proc = run_nbgrader(args, capture=True)
+        proc = run_nbgrader(args, capture=True, env={"CNNLAB_TRUSTED_AUTOGRADE": "1"})
         output = (proc.stdout or "") + (proc.stderr or "")
         if proc.returncode == 0 and NBGRADER_ERROR not in output:
             return True, output[-4000:]
@@ -185,6 +185,8 @@ def annotate_feedback(course_root: Path, assignment: str, result: StudentResult)
     """Show the trusted verdict in each test cell of the autograded notebook (what feedback renders)."""
     import nbformat
 
+    from .trusted import verdict_outputs
+
     folder = Path(course_root) / "autograded" / result.student / assignment
     for notebook, verdicts in result.verdicts.items():
         path = folder / f"{notebook}.ipynb"
@@ -195,24 +197,59 @@ def annotate_feedback(course_root: Path, assignment: str, result: StudentResult)
             gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
             if cell.cell_type != "code" or gid not in verdicts:
                 continue
-            v = verdicts[gid]
-            if v.passed:
-                text = "Trusted grader: passed (visible and hidden cases).\n"
-            elif v.status == "flagged":
-                text = f"Trusted grader: 0 points, {v.message}\n"
-            elif v.needs_review:
-                text = f"Trusted grader: 0 points for now, needs review by an instructor: {v.message}\n"
-            else:
-                text = f"Trusted grader: failed. {v.message}\n"
-            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
+            cell.outputs = verdict_outputs(verdicts[gid])
         nbformat.write(nb, str(path))
+
+
+def _read_trusted_verdicts(root: Path, assignment: str, student: str) -> dict[str, dict[str, Verdict]] | None:
+    """The verdicts TrustedExecute wrote for every source notebook, or None if any is missing."""
+    from .trusted import verdicts_path
+
+    found: dict[str, dict[str, Verdict]] = {}
+    for source in _source_notebooks(root, assignment):
+        path = verdicts_path(root, assignment, student, source.stem)
+        if not path.is_file():
+            return None
+        try:
+            raw = json.loads(path.read_text())
+            found[source.stem] = {gid: Verdict(**v) for gid, v in raw.items()}
+        except (ValueError, TypeError):
+            return None
+    return found
+
+
+def _clear_trusted_verdicts(root: Path, assignment: str, student: str) -> None:
+    import shutil
+
+    from .trusted import verdicts_path
+
+    shutil.rmtree(verdicts_path(root, assignment, student, "x").parent, ignore_errors=True)
+
+
+def _run_batch(assignment: str, batch: list[str], everyone: list[str], force: bool) -> str:
+    """One nbgrader process autogrades a batch of students (the trusted grader replaces its Execute)."""
+    others = sorted(set(everyone) - set(batch))
+    args = ["autograde", assignment]
+    if len(batch) == 1:
+        args += ["--student", batch[0]]
+    elif others:
+        args.append(f"--CourseDirectory.student_id_exclude={','.join(others)}")
+    if force:
+        args.append("--force")
+    proc = run_nbgrader(args, capture=True, env={"CNNLAB_TRUSTED_AUTOGRADE": "1"})
+    return (proc.stdout or "") + (proc.stderr or "")
 
 
 def grade(assignment: str, *, jobs: int = 1, students: Sequence[str] | None = None, force: bool = False,
           progress: bool = True) -> list[StudentResult]:
-    """Autograde every submission of ``assignment`` and decide each graded cell; one result per student.
+    """Autograde every submission of ``assignment``, each graded cell decided by the trusted grader.
 
-    Raises :class:`~cnnlab.course.sandbox.SandboxUnavailable` when bubblewrap is missing (unless
+    Students are split into ``jobs`` batches, one nbgrader process each (nbgrader's imports are
+    paid once per batch), and each notebook runs once, in the sandbox, under
+    :class:`~cnnlab.course.trusted.TrustedExecute`. A student left without trusted verdicts
+    (nbgrader failed, the gradebook was locked) is retried alone, then verified on its own;
+    whatever stays undecided scores 0 and needs review. Raises
+    :class:`~cnnlab.course.sandbox.SandboxUnavailable` when bubblewrap is missing (unless
     ``CNNLAB_SANDBOX=off``).
     """
     from .sandbox import mode
@@ -220,32 +257,46 @@ def grade(assignment: str, *, jobs: int = 1, students: Sequence[str] | None = No
     mode()  # refuse before touching anything when the sandbox is required but missing
     cfg = config.load()
     root = Path(cfg.COURSE_ROOT)
-    if students is None:
-        students = submitted_students(root, assignment)
-    students = list(students)
+    everyone = submitted_students(root, assignment)
+    students = list(everyone if students is None else students)
     timeout = float(cfg.CELL_TIMEOUT_S)
     db_url = gradebook_url(root)
+    results = {s: StudentResult(s, True) for s in students}
+    for student in students:
+        results[student].problems += sanitize_submission(root / "submitted" / student / assignment)
+        _clear_trusted_verdicts(root, assignment, student)
+    batches = [students[k::max(1, jobs)] for k in range(max(1, jobs))]
+    batches = [b for b in batches if b]
+    with ThreadPoolExecutor(max_workers=max(1, len(batches))) as pool:
+        logs = list(pool.map(lambda b: _run_batch(assignment, b, everyone + students, force), batches))
+    failed_in_batch = {s for s in students for log in logs
+                       if f"There was an error processing assignment '{assignment}' for student '{s}'" in log}
 
-    def one(student: str) -> StudentResult:
-        refused = sanitize_submission(root / "submitted" / student / assignment)
-        ok, log = autograde_one(assignment, student, force=force)
-        res = StudentResult(student, ok, log)
-        res.problems += refused
-        if not ok:
-            res.problems.append("nbgrader could not autograde this submission (see the log)")
-        try:
-            res.verdicts = verify_student(root, assignment, student, timeout)
-        except Exception as exc:  # noqa: BLE001 - fail closed: every cell scores 0, needs review
-            res.problems.append(f"verification failed: {type(exc).__name__}: {exc}"[:300])
-            res.verdicts = {}
+    def finish(student: str) -> StudentResult:
+        res = results[student]
+        verdicts = None if student in failed_in_batch else _read_trusted_verdicts(root, assignment, student)
+        if verdicts is None:  # alone, with retries while the gradebook is locked
+            ok, log = autograde_one(assignment, student, force=True)
+            res.log_tail = log
+            verdicts = _read_trusted_verdicts(root, assignment, student) if ok else None
+            if not ok:
+                res.autograded = False
+                res.problems.append("nbgrader could not autograde this submission (see the log)")
+        if verdicts is None:
+            try:
+                verdicts = verify_student(root, assignment, student, timeout)
+            except Exception as exc:  # noqa: BLE001 - fail closed: every cell scores 0, needs review
+                res.problems.append(f"verification failed: {type(exc).__name__}: {exc}"[:300])
+                verdicts = {}
+        res.verdicts = verdicts
         return res
 
-    results: list[StudentResult] = []
     report_dir = root / "verification" / assignment
     report_dir.mkdir(parents=True, exist_ok=True)
+    finished: list[StudentResult] = []
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {pool.submit(one, s): s for s in students}
-        for future in tqdm(as_completed(futures), total=len(futures), desc=f"grading {assignment}",
+        futures = {pool.submit(finish, s): s for s in students}
+        for future in tqdm(as_completed(futures), total=len(futures), desc=f"recording {assignment}",
                            unit="student", disable=not progress):
             student = futures[future]
             try:
@@ -264,5 +315,5 @@ def grade(assignment: str, *, jobs: int = 1, students: Sequence[str] | None = No
             (report_dir / f"{student}.json").write_text(
                 json.dumps({**asdict(res), "status": res.status, "needs_review": res.review_reasons()}, indent=1,
                            default=str))
-            results.append(res)
-    return sorted(results, key=lambda r: r.student)
+            finished.append(res)
+    return sorted(finished, key=lambda r: r.student)

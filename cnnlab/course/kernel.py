@@ -78,10 +78,20 @@ def ipc_dir() -> Path:
 
 
 def configure(c: Any) -> bool:
-    """Make nbgrader run notebooks in the sandboxed kernel; False when opted out or bwrap is missing.
+    """nbgrader settings for safe grading: collect without following links, the sandboxed kernel, and
+    (under ``grade``, ``CNNLAB_TRUSTED_AUTOGRADE=1``) :class:`cnnlab.course.trusted.TrustedExecute`
+    in place of nbgrader's Execute.
 
-    (Without bwrap, ``grade`` refuses to run; other nbgrader commands need no kernel.)
+    Returns False (no sandboxed kernel) when opted out or bwrap is missing; ``grade`` then refuses
+    to run, and other nbgrader commands need no kernel.
     """
+    c.ExchangeFactory.collect = "cnnlab.course.exchange.SafeCollect"
+    if os.environ.get("CNNLAB_TRUSTED_AUTOGRADE") == "1":  # set by `grade`: one trusted run replaces Execute
+        c.Autograde.autograde_preprocessors = [
+            "cnnlab.course.trusted.TrustedExecute", "nbgrader.preprocessors.IgnorePattern",
+            "nbconvert.preprocessors.ClearMetadataPreprocessor", "nbgrader.preprocessors.LimitOutput",
+            "nbgrader.preprocessors.SaveAutoGrades", "nbgrader.preprocessors.AssignLatePenalties",
+            "nbgrader.preprocessors.CheckCellMetadata"]
     if opted_out() or not shutil.which("bwrap"):
         return False
     install_kernelspec()

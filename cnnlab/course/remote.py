@@ -106,6 +106,30 @@ def _make_readable(root: Path) -> None:
             os.chmod(os.path.join(top, name), 0o644)
 
 
+def clean_outputs(raw: Any) -> list[dict]:
+    """Only well-formed, bounded nbformat outputs from what the student's process sent (for the feedback)."""
+    out: list[dict] = []
+    if not isinstance(raw, list):
+        return out
+    for item in raw[:20]:
+        if not isinstance(item, dict):
+            continue
+        kind = item.get("output_type")
+        if kind == "stream" and item.get("name") in ("stdout", "stderr") and isinstance(item.get("text"), str):
+            out.append({"output_type": "stream", "name": item["name"], "text": item["text"][-10_000:]})
+        elif kind == "display_data" and isinstance(item.get("data"), dict):
+            data = {k: v for k, v in item["data"].items()
+                    if k in ("text/plain", "image/png") and isinstance(v, str) and len(v) <= 1_000_000}
+            if data:
+                out.append({"output_type": "display_data", "data": data, "metadata": {}})
+        elif kind == "error":
+            tb = item.get("traceback")
+            out.append({"output_type": "error", "ename": str(item.get("ename", "Error"))[:100],
+                        "evalue": str(item.get("evalue", ""))[:10_000],
+                        "traceback": [str(t)[-10_000:] for t in tb[:1]] if isinstance(tb, list) else []})
+    return out
+
+
 _PRELUDE = """
 import os, runpy, shutil, sys
 for top, dirs, files in os.walk('/tmp/.submission'):
@@ -132,6 +156,7 @@ class StudentProcess:
         self.workdir: Path | None = None
         self.cell_errors: list[str] = []
         self.refused: list[str] = []
+        self.cell_outputs: list[list[dict]] = []
         self._next_id = 0
 
     # -- life cycle --------------------------------------------------------------------------
@@ -147,13 +172,16 @@ class StudentProcess:
         cmd, env = sandbox_command(argv, workdir=None, ro_binds=[(self.workdir, "/tmp/.submission")],
                                    chdir="/tmp/work")
         self.proc = subprocess.Popen(cmd, env=env, pass_fds=(req_r, rep_w), stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         os.close(req_r)
         os.close(rep_w)
         self._req, self._rep = req_w, rep_r
         wire.send(self._req, {"cells": self.cells, "cell_timeout": self.cell_timeout})
         ready = self._receive(self.startup_timeout)
-        self.cell_errors = list(ready.get("errors", []))[:50] if isinstance(ready.get("errors"), list) else []
+        errors = ready.get("errors")
+        self.cell_errors = [str(e)[:500] for e in errors[:50]] if isinstance(errors, list) else []
+        raw = ready.get("outputs")
+        self.cell_outputs = [clean_outputs(o) for o in raw[: len(self.cells)]] if isinstance(raw, list) else []
 
     def close(self) -> None:
         if self.proc is not None:
@@ -162,8 +190,6 @@ class StudentProcess:
             except (ProcessLookupError, PermissionError):
                 pass
             self.proc.wait()
-            if self.proc.stderr:
-                self.proc.stderr.close()
             self.proc = None
         for fd in ("_req", "_rep"):
             if hasattr(self, fd):

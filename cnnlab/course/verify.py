@@ -57,25 +57,40 @@ def _nbgrader_meta(cell: Any) -> dict:
 
 def cells_to_run(submitted: Any, source: Any) -> tuple[list[str], list[str]]:
     """(code of every cell to execute, code of the student's solution cells)."""
+    run, solutions, _ = _cells(submitted, source)
+    return run, solutions
+
+
+def _cells(submitted: Any, source: Any) -> tuple[list[str], list[str], list[int]]:
+    """(cells to execute, the student's own cells, the index in ``submitted`` of each executed cell)."""
     locked_source = {}
     for cell in source.cells:
         meta = _nbgrader_meta(cell)
         if cell.cell_type == "code" and meta.get("grade_id") and meta.get("locked") and not meta.get("solution"):
             locked_source[meta["grade_id"]] = cell.source
-    run, solutions = [], []
-    for cell in submitted.cells:
+    run, solutions, where = [], [], []
+    for index, cell in enumerate(submitted.cells):
         if cell.cell_type != "code":
             continue
         meta = _nbgrader_meta(cell)
         if meta.get("grade") and not meta.get("solution"):
             continue  # a test cell: its checks run here, never in the student's process
         grade_id = meta.get("grade_id")
+        where.append(index)
         if grade_id in locked_source:
             run.append(locked_source[grade_id])
             continue
         run.append(str(cell.source))
         solutions.append(str(cell.source))
-    return run, solutions
+    return run, solutions, where
+
+
+@dataclass
+class NotebookRun:
+    """The trusted grader's result for one notebook: verdicts, and each executed cell's outputs (for feedback)."""
+
+    verdicts: dict[str, Verdict]
+    outputs: dict[int, list[dict]]
 
 
 def verify_notebook(assignment: str, source_path: Path, submitted_path: Path | None, *, cell_timeout: float,
@@ -85,8 +100,26 @@ def verify_notebook(assignment: str, source_path: Path, submitted_path: Path | N
     Fails closed: a graded cell without a trusted check, an unreadable notebook, a crash of the
     analysis or of the student's process gives 0 with status "error" (needs review).
     """
-    checks = graded_cells(assignment)
     source = nbformat.read(str(source_path), as_version=4)
+    try:
+        if submitted_path is None or not Path(submitted_path).is_file() or Path(submitted_path).is_symlink():
+            raise FileNotFoundError("the notebook was not submitted (or is not a regular file)")
+        if Path(submitted_path).stat().st_size > 50 * 1024**2:
+            raise ValueError("the notebook is larger than 50 MB")
+        submitted = nbformat.read(str(submitted_path), as_version=4)
+    except Exception as exc:  # noqa: BLE001 - corrupted JSON, missing file, wrong format
+        submitted = exc
+    return grade_notebook(assignment, source, submitted, cell_timeout=cell_timeout,
+                          submission_dir=submission_dir).verdicts
+
+
+def grade_notebook(assignment: str, source: Any, submitted: Any, *, cell_timeout: float,
+                   submission_dir: Path | None = None, run_always: bool = False) -> NotebookRun:
+    """Verdicts for every graded cell of ``source`` on the ``submitted`` notebook (or the exception reading it).
+
+    With ``run_always`` the notebook runs once even when no check needs it (for the feedback's outputs).
+    """
+    checks = graded_cells(assignment)
     graded_ids = [m["grade_id"] for m in (_nbgrader_meta(c) for c in source.cells)
                   if m.get("grade") and not m.get("solution") and m.get("grade_id")]
     verdicts: dict[str, Verdict] = {}
@@ -94,27 +127,26 @@ def verify_notebook(assignment: str, source_path: Path, submitted_path: Path | N
         if gid not in checks:
             verdicts[gid] = Verdict(gid, False, "no trusted check exists for this cell: grade it by hand", ERROR)
     checks = {gid: chk for gid, chk in checks.items() if gid in graded_ids}
-    if not checks:
-        return verdicts
+    if isinstance(submitted, BaseException):
+        verdicts.update({gid: Verdict(gid, False, f"the notebook could not be read: {submitted}"[:300], ERROR)
+                         for gid in checks})
+        return NotebookRun(verdicts, {})
     try:
-        if submitted_path is None or not Path(submitted_path).is_file() or Path(submitted_path).is_symlink():
-            raise FileNotFoundError("the notebook was not submitted (or is not a regular file)")
-        if Path(submitted_path).stat().st_size > 50 * 1024**2:
-            raise ValueError("the notebook is larger than 50 MB")
-        submitted = nbformat.read(str(submitted_path), as_version=4)
-        run, solutions = cells_to_run(submitted, source)
-    except Exception as exc:  # noqa: BLE001 - corrupted JSON, missing file, wrong format
+        run, solutions, where = _cells(submitted, source)
+    except Exception as exc:  # noqa: BLE001 - malformed cells
         verdicts.update({gid: Verdict(gid, False, f"the notebook could not be read: {exc}"[:300], ERROR)
                          for gid in checks})
-        return verdicts
+        return NotebookRun(verdicts, {})
     try:
         analysis = analyse(solutions, {name: chk.forbidden for chk in checks.values() for name in chk.names})
     except Exception as exc:  # noqa: BLE001 - fail closed on any analysis failure
+        analysis = None
         verdicts.update({gid: Verdict(gid, False, f"flagged for review: the code could not be analysed "
                                       f"({type(exc).__name__})", FLAGGED) for gid in checks})
-        return verdicts
     to_run: dict[str, GradedCheck] = {}
     for gid, chk in checks.items():
+        if analysis is None:
+            break
         forbidden = [m for m in (analysis.forbidden_message(n) for n in chk.names) if m]
         flagged = [m for m in (analysis.flagged_message(n) for n in chk.names) if m]
         if forbidden:
@@ -123,17 +155,28 @@ def verify_notebook(assignment: str, source_path: Path, submitted_path: Path | N
             verdicts[gid] = Verdict(gid, False, flagged[0][:1000], FLAGGED)
         else:
             to_run[gid] = chk
-    if to_run:
-        verdicts.update(_run_checks(to_run, run, submission_dir, cell_timeout))
-    return verdicts
+    outputs: list[list[dict]] = []
+    if to_run or run_always:
+        found, outputs = _run_checks(to_run, run, submission_dir, cell_timeout)
+        verdicts.update(found)
+    return NotebookRun(verdicts, {where[i]: o for i, o in enumerate(outputs) if i < len(where)})
 
 
 def _run_checks(checks: dict[str, GradedCheck], run: list[str], submission_dir: Path | None,
-                cell_timeout: float) -> dict[str, Verdict]:
+                cell_timeout: float) -> tuple[dict[str, Verdict], list[list[dict]]]:
+    """Run the notebook in a sandbox and every check against it; (verdicts, outputs of the first run)."""
     verdicts: dict[str, Verdict] = {}
+    outputs: list[list[dict]] = []
     session: StudentProcess | None = None
     restarts = 0
     try:
+        if not checks:  # the notebook still runs once, for its outputs
+            session = StudentProcess(run, submission_dir, cell_timeout)
+            try:
+                session.start()
+                outputs = session.cell_outputs
+            except StudentCrashed:
+                pass
         for gid, chk in checks.items():
             if session is None or not session.alive:
                 if session is not None:
@@ -145,6 +188,7 @@ def _run_checks(checks: dict[str, GradedCheck], run: list[str], submission_dir: 
                 session = StudentProcess(run, submission_dir, cell_timeout)
                 try:
                     session.start()
+                    outputs = outputs or session.cell_outputs
                 except StudentCrashed as exc:
                     verdicts[gid] = Verdict(gid, False, f"running the notebook failed: {exc}", ERROR)
                     session.close()
@@ -167,4 +211,4 @@ def _run_checks(checks: dict[str, GradedCheck], run: list[str], submission_dir: 
     finally:
         if session is not None:
             session.close()
-    return verdicts
+    return verdicts, outputs

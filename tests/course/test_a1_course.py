@@ -377,7 +377,7 @@ def test_escape_attempts_and_symlinks_reach_nothing(course):
     autograded = root / "autograded" / "escape" / A
     assert not (autograded / "solution.ipynb").exists() and not (autograded / "gradebook.db").exists()
     feedback = (autograded / f"{A}.ipynb").read_text() if (autograded / f"{A}.ipynb").exists() else ""
-    assert "BEGIN SOLUTION" not in feedback and "nchwij,kcij->nkhw" not in feedback
+    assert "### BEGIN SOLUTION" not in feedback and "BEGIN HIDDEN" not in feedback  # nothing of source/ leaked
     submitted = nbformat.read(str(root / "submitted" / "ref" / A / f"{A}.ipynb"), as_version=4)
     assert len(submitted.cells) > 5  # another student's files were not reachable
 
@@ -449,8 +449,11 @@ def test_exchange_round_trip(course):
         # nbgrader names the submission after the OS user unless --student is given
         c.run(str(os.path.join(os.path.dirname(os.sys.executable), "nbgrader")), "submit", A, *student_args,
               f"--student={student}", cwd=home, env=env)
+    for inbound in (c.exchange / "cnnlab" / "inbound").glob(f"ex_ref+{A}+*"):  # links are never followed
+        (inbound / "leak.db").symlink_to(c.root / "gradebook.db")
     c.nbgrader("collect", A)
     assert (c.root / "submitted" / "ex_ref" / A / f"{A}.ipynb").exists()
+    assert not (c.root / "submitted" / "ex_ref" / A / "leak.db").exists()
     c.course("grade", A, "--jobs", "2", "--student", "ex_ref", "--student", "ex_blank")
     scores = c.scores(A)
     assert total(scores["ex_ref"]) == sum(FULL.values()) and total(scores["ex_blank"]) == 0
