@@ -66,7 +66,7 @@ def style() -> str:
 
 
 def gan() -> str:
-    from cnnlab.beyond.gan import Discriminator, Generator, frechet_distance, train_digit_features, train_gan
+    from cnnlab.beyond.gan import Discriminator, Generator, feature_distance, train_digit_features, train_gan
     from cnnlab.data.digits import load_digits_tensors
 
     classifier, _ = train_digit_features()
@@ -75,11 +75,8 @@ def gan() -> str:
     torch.manual_seed(0)
     untrained, generator = Generator(), Generator()
     result = train_gan(generator, Discriminator(), x, epochs=60)
-    dev = next(classifier.parameters()).device
-    with torch.no_grad():
-        real = classifier.features(xt.to(dev)).cpu().numpy()
-        fd = {name: frechet_distance(classifier.features(g.sample(500, seed=1).to(dev)).cpu().numpy(), real)
-              for name, g in (("trained", generator), ("untrained", untrained.to(dev)))}
+    fd = {name: feature_distance(classifier, g.sample(500, seed=1), xt)
+          for name, g in (("trained", generator), ("untrained", untrained))}
     return (f"gan: Frechet distance = {fd['trained']:.1f} in {result.seconds:.1f} s "
             f"(untrained generator {fd['untrained']:.1f})")
 

@@ -156,3 +156,13 @@ def test_checkerboard_uneven_only_when_kernel_not_a_multiple_of_stride():
     even = checkerboard_overlap(6, 4, 2)[2:-2, 2:-2]
     assert set(np.unique(uneven)) == {1.0, 2.0, 4.0}
     assert np.unique(even).tolist() == [4.0]
+
+
+def test_frechet_distance_matches_scipy_sqrtm_in_several_dimensions():
+    linalg = pytest.importorskip("scipy.linalg")
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=(300, 5)) @ rng.normal(size=(5, 5))
+    b = rng.normal(size=(200, 5)) + 1
+    sa, sb = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    expected = ((a.mean(0) - b.mean(0)) ** 2).sum() + np.trace(sa + sb - 2 * linalg.sqrtm(sa @ sb).real)
+    assert frechet_distance(a, b) == pytest.approx(expected, rel=1e-5)

@@ -12,7 +12,7 @@ from torch import nn
 
 from cnnlab.train.loop import cpu_threads_limited
 
-__all__ = ["DigitFeatures", "Discriminator", "GANResult", "Generator", "frechet_distance", "train_digit_features",
+__all__ = ["DigitFeatures", "Discriminator", "GANResult", "Generator", "feature_distance", "frechet_distance", "train_digit_features",
            "train_gan"]
 
 
@@ -156,14 +156,23 @@ def train_digit_features(epochs: int = 15, seed: int = 0, device=None) -> tuple[
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     """Fréchet distance between Gaussians fitted to two feature sets (rows are samples):
     |mu_a - mu_b|^2 + tr(S_a + S_b - 2 (S_a S_b)^(1/2)), the formula behind FID."""
-    from scipy import linalg
-
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or min(len(a), len(b)) < 2:
         raise ValueError(f"need two (n, d) feature arrays with the same d and n >= 2, got {a.shape} and {b.shape}")
     mu_a, mu_b = a.mean(0), b.mean(0)
     eye = np.eye(a.shape[1]) * 1e-6          # dead ReLU units make a covariance singular; nudge it
     s_a, s_b = np.cov(a, rowvar=False) + eye, np.cov(b, rowvar=False) + eye
-    root = linalg.sqrtm(s_a @ s_b)
-    root = root.real if np.iscomplexobj(root) else root
-    return float(((mu_a - mu_b) ** 2).sum() + np.trace(s_a + s_b - 2 * root))
+    # tr((S_a S_b)^(1/2)) = tr((S_a^(1/2) S_b S_a^(1/2))^(1/2)): a symmetric matrix, so eigvalsh is enough
+    w, v = np.linalg.eigh(s_a)
+    half = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+    trace_root = np.sqrt(np.clip(np.linalg.eigvalsh(half @ s_b @ half), 0, None)).sum()
+    return float(((mu_a - mu_b) ** 2).sum() + np.trace(s_a) + np.trace(s_b) - 2 * trace_root)
+
+
+@torch.no_grad()
+def feature_distance(classifier: DigitFeatures, images_a: torch.Tensor, images_b: torch.Tensor) -> float:
+    """Fréchet distance between two sets of 16x16 digit images in ``classifier``'s feature space."""
+    dev = next(classifier.parameters()).device
+    fa = classifier.features(images_a.to(dev)).cpu().numpy()
+    fb = classifier.features(images_b.to(dev)).cpu().numpy()
+    return frechet_distance(fa, fb)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-__all__ = ["plot_captions", "plot_checkerboard", "plot_embeddings", "plot_gan", "plot_instances", "plot_pose",
+__all__ = ["plot_captions", "plot_checkerboard", "plot_embeddings", "plot_gan", "plot_image_grid", "plot_instances", "plot_pose",
            "plot_roc", "plot_segmentation", "plot_style"]
 
 CLASS_COLOURS = np.array([[0, 0, 0], [0.9, 0.6, 0.1], [0.2, 0.7, 1.0], [0.6, 0.9, 0.2], [0.9, 0.3, 0.8]])
@@ -190,4 +190,15 @@ def plot_captions(images: torch.Tensor, predicted: list[str], true: list[str] | 
         words = predicted[j].split()
         text = " ".join(words[:4]) + "\n" + " ".join(words[4:])
         ax.set_title(text, fontsize=7, color="green" if right else "red")
+    return fig
+
+
+def plot_image_grid(images: torch.Tensor, rows: int, cols: int, titles: list[str] | None = None, size: float = 1.2):
+    """The first ``rows x cols`` images in a grid (row by row), with optional small titles."""
+    fig, axes = _grid(rows, cols, size)
+    for k, ax in enumerate(axes.flat):
+        if k < len(images):
+            ax.imshow(_hwc(images[k]), cmap="gray", vmin=0, vmax=1)
+            if titles is not None:
+                ax.set_title(titles[k], fontsize=7)
     return fig
