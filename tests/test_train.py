@@ -6,6 +6,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
@@ -173,3 +174,49 @@ def test_fit_restores_the_thread_setting(loaders):
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+def test_scheduler_steps_per_epoch_or_per_batch():
+    x, y = torch.randn(12, 1, 8, 8), torch.randint(0, 10, (12,))
+    batches = [(x[k:k + 4], y[k:k + 4]) for k in (0, 4, 8)]  # 3 batches per epoch
+
+    def halve(opt):
+        return torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+
+    per_epoch = fit(tiny_net(), batches, epochs=2, lr=0.1, scheduler=halve, progress=False, device="cpu")
+    per_batch = fit(tiny_net(), batches, epochs=2, lr=0.1, scheduler=halve, scheduler_interval="step",
+                    progress=False, device="cpu")
+    # lr is recorded at the end of each epoch, before an epoch-wise step
+    np.testing.assert_allclose(per_epoch.lr, [0.1, 0.05])
+    np.testing.assert_allclose(per_batch.lr, [0.1 * 0.5 ** 3, 0.1 * 0.5 ** 6])
+    with pytest.raises(ValueError, match="scheduler_interval must be 'epoch' or 'step'"):
+        fit(tiny_net(), batches, epochs=1, scheduler=halve, scheduler_interval="batch", progress=False)
+
+
+def test_fit_takes_tuple_outputs_and_targets_and_transforms_batches():
+    class TwoHeads(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Linear(4, 8)
+            self.cls, self.reg = nn.Linear(8, 3), nn.Linear(8, 2)
+
+        def forward(self, x):
+            h = torch.relu(self.body(x))
+            return self.cls(h), self.reg(h)
+
+    x = torch.randn(16, 4)
+    labels, values = torch.randint(0, 3, (16,)), torch.randn(16, 2)
+    seen = []
+
+    def loss_fn(output, target):
+        (logits, pred), (lab, val) = output, target
+        return nn.functional.cross_entropy(logits, lab) + nn.functional.mse_loss(pred, val)
+
+    def flip_sign(xb, yb):
+        seen.append(xb.shape[0])
+        return -xb, yb
+
+    h = fit(TwoHeads(), [(x[:8], (labels[:8], values[:8])), (x[8:], (labels[8:], values[8:]))], epochs=3,
+            loss_fn=loss_fn, transform_batch=flip_sign, progress=False, device="cpu")
+    assert seen == [8, 8] * 3 and len(h.train_loss) == 3
+    assert all(np.isnan(a) for a in h.train_acc)  # accuracy is undefined for a (logits, box) output
