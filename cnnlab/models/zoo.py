@@ -2,8 +2,8 @@
 
 ILSVRC top-5 errors (classification task, test set, in %) are the published results of
 the entry built on each architecture: AlexNet 2012 winner 15.3 (16.4 without extra
-data), VGG 2014 runner-up 7.3, GoogLeNet 2014 winner 6.67, ResNet 2015 winner 3.57,
-SENet 2017 winner 2.25. Architectures never entered have ``None``.
+data), ZFNet (Clarifai) 2013 winner 11.7, VGG 2014 runner-up 7.3, GoogLeNet 2014 winner 6.67,
+ResNet 2015 winner 3.57, ResNeXt 2016 runner-up 3.03, SENet 2017 winner 2.25. Architectures never entered have ``None``.
 """
 from __future__ import annotations
 
@@ -20,10 +20,12 @@ from .lecture_nets import lecture_cnn
 from .lenet_nets import lenet5
 from .mobilenet_nets import mobilenet_v1, mobilenet_v2
 from .resnet_nets import resnet18, resnet34, resnet50
+from .resnext_nets import resnext50_32x4d
 from .senet_nets import se_resnet18, se_resnet50
 from .summaries import count_macs, count_parameters
 from .vgg_nets import vgg11, vgg16, vgg19
 from .xception_nets import xception
+from .zfnet_nets import zfnet
 
 __all__ = ["ZooEntry", "ZOO", "create", "zoo_table", "format_table", "ILSVRC_HISTORY"]
 
@@ -41,6 +43,7 @@ class ZooEntry:
 ZOO: dict[str, ZooEntry] = {e.name: e for e in [
     ZooEntry("lenet5", lenet5, 1998, 32, None, "digits, 32x32 gray"),
     ZooEntry("alexnet", alexnet, 2012, 224, 15.3, "ILSVRC 2012 winner"),
+    ZooEntry("zfnet", zfnet, 2013, 224, 11.7, "ILSVRC 2013 winner (Clarifai, ZFNet ensemble)"),
     ZooEntry("vgg11", vgg11, 2014, 224, None),
     ZooEntry("vgg16", vgg16, 2014, 224, 7.3, "ILSVRC 2014 runner-up"),
     ZooEntry("vgg19", vgg19, 2014, 224, None),
@@ -49,6 +52,7 @@ ZOO: dict[str, ZooEntry] = {e.name: e for e in [
     ZooEntry("resnet34", resnet34, 2015, 224, None),
     ZooEntry("resnet50", resnet50, 2015, 224, 3.57, "ILSVRC 2015 winner (ensemble incl. deeper ResNets)"),
     ZooEntry("xception", xception, 2016, 299, None),
+    ZooEntry("resnext50_32x4d", resnext50_32x4d, 2016, 224, 3.03, "ILSVRC 2016 runner-up (ResNeXt ensemble)"),
     ZooEntry("mobilenet_v1", mobilenet_v1, 2017, 224, None),
     ZooEntry("mobilenet_v2", mobilenet_v2, 2018, 224, None),
     ZooEntry("densenet121", densenet121, 2017, 224, None),
@@ -102,8 +106,8 @@ def zoo_table(names: list[str] | None = None, num_classes: int = 1000) -> list[d
 
 def format_table(rows: list[dict]) -> str:
     """Plain-text rendering of ``zoo_table`` rows (params in millions, MACs in billions)."""
-    lines = [f"{'name':<14}{'year':>6}{'input':>7}{'params (M)':>12}{'GMACs':>9}{'top-5 %':>9}"]
+    lines = [f"{'name':<16}{'year':>6}{'input':>7}{'params (M)':>12}{'GMACs':>9}{'top-5 %':>9}"]
     for r in rows:
         top5 = "" if r["top5_error"] is None else f"{r['top5_error']:.2f}"
-        lines.append(f"{r['name']:<14}{r['year']:>6}{r['input']:>7}{r['params'] / 1e6:>12.2f}{r['macs'] / 1e9:>9.2f}{top5:>9}")
+        lines.append(f"{r['name']:<16}{r['year']:>6}{r['input']:>7}{r['params'] / 1e6:>12.2f}{r['macs'] / 1e9:>9.2f}{top5:>9}")
     return "\n".join(lines)
