@@ -140,7 +140,7 @@ def check_receptive_field_sizes(vgg_like: Any, dilated: Any) -> None:
         if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
             raise GradingError(f"{what} should be a number (pixels along one side), got {value!r}", kind="type")
     if vgg_like == 9:
-        raise GradingError("vgg_like: after the stride-2 pooling neighbouring units are 2 input pixels apart, "
+        raise GradingError("vgg_like: after the stride-2 pooling neighboring units are 2 input pixels apart, "
                            "so each later 3x3 conv adds (3 - 1) x 2 = 4 pixels, not 2")
     check_array(float(vgg_like), float(a), what="vgg_like", hint="r += (k - 1) x jump; jump *= stride")
     if dilated == 7:

@@ -1,9 +1,9 @@
-"""ZFNet (Zeiler and Fergus, 2013): AlexNet with the changes their visualisations suggested.
+"""ZFNet (Zeiler and Fergus, 2013): AlexNet with the changes their visualizations suggested.
 
 Against AlexNet: the first layer uses 7×7 filters with stride 2 (not 11×11 with stride 4), so
 fewer fine details are lost and fewer filters die; the second layer has stride 2; the middle
 convolutions are wider (384, 384, 256). Layer sizes follow the paper for a 224×224 input:
-110 → 55 → 26 → 13 → 13 → 13 → 6. Local response normalisation (``lrn=True``) after the first two
+110 → 55 → 26 → 13 → 13 → 13 → 6. Local response normalization (``lrn=True``) after the first two
 layers as in the paper. ``small=True`` keeps the shape of the design at a width a CPU trains.
 """
 from __future__ import annotations

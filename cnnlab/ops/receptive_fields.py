@@ -3,7 +3,7 @@
 A layer is described by its kernel size ``k``, stride ``s`` and dilation ``d`` (pooling is a
 layer with d = 1). Going up the stack, two numbers change:
 
-* the **jump** ``j`` (distance in input pixels between two neighbouring units): ``j_l = j_{l-1} * s_l``;
+* the **jump** ``j`` (distance in input pixels between two neighboring units): ``j_l = j_{l-1} * s_l``;
 * the **receptive field** ``r`` (input pixels one unit sees): ``r_l = r_{l-1} + (k_l - 1) * d_l * j_{l-1}``,
 
 starting from ``r_0 = j_0 = 1`` (one input pixel). :func:`receptive_field` applies the recursion;
@@ -44,7 +44,7 @@ class LayerSpec:
 
 @dataclass(frozen=True)
 class RFStep:
-    """Receptive field ``size`` and ``jump`` (input pixels between neighbouring units) after one layer."""
+    """Receptive field ``size`` and ``jump`` (input pixels between neighboring units) after one layer."""
 
     layer: LayerSpec | None
     size: int
