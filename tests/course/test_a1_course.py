@@ -157,11 +157,8 @@ ATTACKS = {
                          "    ops = importlib.import_module('cnnlab.ops')\n"
                          "    return ops.max_pool_backward(dout, ops.max_pool_forward(x, {'size': size, "
                          "'stride': stride or size})[1])\n",
-    # a naive loop dressed up: rebinds the speed probe and the forbid hook where it finds them -> 0 (too slow)
-    "conv_forward_fast": "import cnnlab.course.grading.a1 as _a1, cnnlab.course.grading.functions as _f\n"
-                         "_a1.speed_ratio = lambda *a, **k: 1.0\n_a1.SPEED_MAX_RATIO = 1e9\n"
-                         "_f.forbid = None\n"
-                         "def conv_forward_fast(x, w, b, stride=1, padding=0):\n"
+    # a naive loop: too slow, timed by the grader -> 0
+    "conv_forward_fast": "def conv_forward_fast(x, w, b, stride=1, padding=0):\n"
                          "    k, _, kh, kw = w.shape\n"
                          "    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))\n"
                          "    ho = (xp.shape[2] - kh) // stride + 1\n    wo = (xp.shape[3] - kw) // stride + 1\n"
@@ -189,6 +186,9 @@ BROKEN["avg_pool_forward"] = NESTED_REPLY
 # a module-level copy of the answer key made with types.FunctionType (flagged: it runs for every question)
 FUNCTION_COPY = ("import types\nfrom cnnlab.ops import conv2d as _ref\n"
                  "conv_forward = types.FunctionType(_ref.__code__, _ref.__globals__)\n")
+# rebinds the speed probe, the forbid hook and the worker's reply where it finds them (flagged)
+REBIND = ("import cnnlab.course.grading.a1 as _a1, cnnlab.course._worker as _w\n"
+          "_a1.speed_ratio = lambda *a, **k: 1.0\n_a1.SPEED_MAX_RATIO = 1e9\n_w.reseed = lambda: None\n")
 TRANSFORMER = "get_ipython().input_transformers_cleanup.append(lambda lines: [])\n"
 HONEST_EXTRA = """%matplotlib inline
 %load_ext autoreload
@@ -264,8 +264,8 @@ def course(tmp_path_factory):
     c.submit(A, "attacks", c.answered(A, **ATTACKS))
     # a blank notebook + an input-transformer cheat, a FunctionType copy of the answer key, a syntax tree
     # too deep to analyse and nbgrader's error message on stderr
-    c.submit(A, "cheat", _with_cells(c.release(A), "output_size", NBGRADER_ERROR, FUNCTION_COPY, DEEP,
-                                                TRANSFORMER))
+    c.submit(A, "cheat", _with_cells(c.release(A), "output_size", NBGRADER_ERROR, FUNCTION_COPY, REBIND,
+                                                DEEP, TRANSFORMER))
     c.submit(A, "broken", c.answered(A, **BROKEN))
     escape = c.submit(A, "escape", c.answered(A, output_size=escape_attempts(root)))
     (escape.parent / "solution.ipynb").symlink_to(c.root / "source" / A / f"{A}.ipynb")
@@ -340,6 +340,7 @@ def test_kernel_cheats_fail_closed_and_need_review(course):
     assert any("flagged for review" in r for r in report["needs_review"])
     reasons = " ".join(report["needs_review"])
     assert "types.FunctionType" in reasons and "RecursionError" in reasons and "get_ipython" in reasons
+    assert "cnnlab.course.grading.a1.speed_ratio" in reasons
     assert "cheat" in course.graded.stdout.split("Needs review")[1]
 
 

@@ -35,6 +35,7 @@ DYNAMIC_PREFIXES = (
     "marshal", "dill", "runpy", "code.InteractiveInterpreter", "builtins", "gc.get_referents",
     "gc.get_objects", "functools.partial",
 )
+GRADER = ("cnnlab.course",)
 DYNAMIC_BUILTINS = {"exec", "eval", "compile", "__import__", "globals", "locals", "vars", "setattr", "delattr",
                     "breakpoint"}
 ALLOWED_DUNDERS = {"__init__", "__name__", "__doc__", "__len__", "__call__", "__repr__", "__str__", "__main__",
@@ -76,7 +77,10 @@ class Analysis:
         found = self.flagged.get(name)
         if not found:
             return None
-        return "flagged for review: " + "; ".join(f"{f.where()}: {f.reason}" for f in found[:5])
+        reasons = {(f.cell, f.line, f.reason) for f in found}
+        kept = [f for f in found if not any(c == f.cell and ln == f.line and r.startswith(f.reason + ".")
+                                            for c, ln, r in reasons)]
+        return "flagged for review: " + "; ".join(f"{f.where()}: {f.reason}" for f in kept[:5])
 
 
 def _dotted(node: ast.AST, aliases: Mapping[str, str], budget: int = 8) -> str | None:
@@ -301,8 +305,10 @@ def analyse(cells: Sequence[str], graded: Mapping[str, Sequence[str]]) -> Analys
     # their forbidden uses only matter through the names they define (handled by reachability).
     global_flags: list[Finding] = list(whole)
     for index, stmt in top_level:  # (assignments too: their right-hand side runs when the notebook runs)
-        _, flags, _ = scan_cached(stmt, index)
+        forb, flags, _ = scan_cached(stmt, index)
         global_flags += flags
+        # touching the grader's own code (the worker that answers the grader) is never a plain answer
+        global_flags += [Finding("", f.line, f"uses {f.reason}", f.cell) for f in forb if _matches(f.reason, GRADER)]
     for cell, line, module in star_imports:
         if _matches(module, forbidden_any) or _matches(module, DYNAMIC_PREFIXES):
             global_flags.append(Finding("", line, f"imports everything from {module}", cell))
