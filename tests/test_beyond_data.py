@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from cnnlab.beyond.segmentation import instance_maps, segmentation_data, semantic_masks
-from cnnlab.data.captioned_scenes import CAPTION_COLOURS, CaptionedScenes
+from cnnlab.data.captioned_scenes import CAPTION_COLORS, CaptionedScenes
 from cnnlab.data.faces import SyntheticFaces
 from cnnlab.data.shapes import COLOURS
 from cnnlab.data.stick_figures import KEYPOINTS, StickFigures
@@ -23,9 +23,9 @@ def test_generators_are_seeded():
 def test_faces_labels_and_identity_consistency():
     d = SyntheticFaces(4, 5, seed=0)
     assert d.images.shape == (20, 3, 32, 32) and d.labels.tolist() == [i // 5 for i in range(20)]
-    # photos of one person are closer to each other (centre crop, background excluded) than to others
-    centre = d.images[:, :, 8:24, 8:24].flatten(1)
-    dist = torch.cdist(centre, centre)
+    # photos of one person are closer to each other (center crop, background excluded) than to others
+    center = d.images[:, :, 8:24, 8:24].flatten(1)
+    dist = torch.cdist(center, center)
     same = d.labels[:, None] == d.labels[None, :]
     assert dist[same & ~torch.eye(20, dtype=torch.bool)].mean() < dist[~same].mean()
     with pytest.raises(ValueError, match="at least 2 identities"):
@@ -40,7 +40,7 @@ def test_stick_figure_keypoints_lie_on_the_drawing():
     for i in range(20):
         background = d.images[i, :, 0, 0]
         for k in range(len(KEYPOINTS)):
-            # the keypoint's pixel or a neighbour is drawn (far brighter than the dark background)
+            # the keypoint's pixel or a neighbor is drawn (far brighter than the dark background)
             x, y = xy[i, k].tolist()
             patch = d.images[i, :, max(y - 1, 0):y + 2, max(x - 1, 0):x + 2]
             assert (patch - background[:, None, None]).abs().sum(0).max() > 0.4
@@ -54,17 +54,17 @@ def test_caption_words_agree_with_the_pixels():
         assert d.vocab.decode(tokens) == caption
         w = caption.split()
         first, second = w[1], w[-2]
-        assert first in CAPTION_COLOURS and second in CAPTION_COLOURS and first != second
-        centres = []
-        for colour in (first, second):
-            near = (image - torch.tensor(COLOURS[colour])[:, None, None]).abs().amax(0) < 0.15
-            assert near.sum() > 20, f"{colour} shape missing in '{caption}'"
+        assert first in CAPTION_COLORS and second in CAPTION_COLORS and first != second
+        centers = []
+        for color in (first, second):
+            near = (image - torch.tensor(COLOURS[color])[:, None, None]).abs().amax(0) < 0.15
+            assert near.sum() > 20, f"{color} shape missing in '{caption}'"
             ys, xs = torch.nonzero(near, as_tuple=True)
-            centres.append((xs.float().mean(), ys.float().mean()))
+            centers.append((xs.float().mean(), ys.float().mean()))
         if "left" in w:
-            assert centres[0][0] < centres[1][0]
+            assert centers[0][0] < centers[1][0]
         else:
-            assert w[3] == "above" and centres[0][1] < centres[1][1]
+            assert w[3] == "above" and centers[0][1] < centers[1][1]
 
 
 def test_vocabulary_round_trip_and_errors():

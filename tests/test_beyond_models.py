@@ -1,4 +1,4 @@
-"""Each lecture-08 model learns a tiny batch by heart (a few dozen optimiser steps on the CPU)."""
+"""Each lecture-08 model learns a tiny batch by heart (a few dozen optimizer steps on the CPU)."""
 from __future__ import annotations
 
 import pytest

@@ -8,7 +8,7 @@ import torch
 __all__ = ["plot_captions", "plot_checkerboard", "plot_embeddings", "plot_gan", "plot_image_grid", "plot_instances", "plot_pose",
            "plot_roc", "plot_segmentation", "plot_style"]
 
-CLASS_COLOURS = np.array([[0, 0, 0], [0.9, 0.6, 0.1], [0.2, 0.7, 1.0], [0.6, 0.9, 0.2], [0.9, 0.3, 0.8]])
+CLASS_COLORS = np.array([[0, 0, 0], [0.9, 0.6, 0.1], [0.2, 0.7, 1.0], [0.6, 0.9, 0.2], [0.9, 0.3, 0.8]])
 
 
 def _hwc(image: torch.Tensor) -> np.ndarray:
@@ -26,35 +26,35 @@ def _grid(rows: int, cols: int, size: float = 1.6):
     return fig, axes
 
 
-def _colour_mask(mask: torch.Tensor, palette: np.ndarray = CLASS_COLOURS) -> np.ndarray:
+def _color_mask(mask: torch.Tensor, palette: np.ndarray = CLASS_COLORS) -> np.ndarray:
     m = np.asarray(mask)
     return palette[m % len(palette)]
 
 
 def plot_segmentation(images: torch.Tensor, masks: torch.Tensor, pred: torch.Tensor, n: int = 6,
                       classes: tuple[str, ...] = ("background", "square", "circle", "triangle", "cross")):
-    """Images, true masks and predicted masks (colour = class), ``n`` columns."""
+    """Images, true masks and predicted masks (color = class), ``n`` columns."""
     from matplotlib.patches import Patch
 
     n = min(n, len(images))
     fig, axes = _grid(3, n)
     for j in range(n):
         axes[0, j].imshow(_hwc(images[j]))
-        axes[1, j].imshow(_colour_mask(masks[j]))
-        axes[2, j].imshow(_colour_mask(pred[j]))
+        axes[1, j].imshow(_color_mask(masks[j]))
+        axes[2, j].imshow(_color_mask(pred[j]))
     for ax, text in zip(axes[:, 0], ("image", "true mask", "predicted")):
         ax.set_ylabel(text)
-    fig.legend(handles=[Patch(color=CLASS_COLOURS[i], label=c) for i, c in enumerate(classes)],
+    fig.legend(handles=[Patch(color=CLASS_COLORS[i], label=c) for i, c in enumerate(classes)],
                loc="lower center", ncol=len(classes), fontsize=8, frameon=False)
     fig.subplots_adjust(bottom=0.1)
     return fig
 
 
 def plot_instances(image: torch.Tensor, semantic: torch.Tensor, instances: torch.Tensor):
-    """One image, its semantic mask (one colour per class) and its instance mask (one colour per object)."""
+    """One image, its semantic mask (one color per class) and its instance mask (one color per object)."""
     palette = np.array([[0, 0, 0], [1, 0.3, 0.3], [0.3, 1, 0.3], [0.3, 0.5, 1], [1, 1, 0.3], [1, 0.4, 1]])
     fig, axes = _grid(1, 3, 2.4)
-    for ax, pic, title in zip(axes[0], (_hwc(image), _colour_mask(semantic), _colour_mask(instances, palette)),
+    for ax, pic, title in zip(axes[0], (_hwc(image), _color_mask(semantic), _color_mask(instances, palette)),
                               ("image", "semantic: a class per pixel", "instance: an object per pixel")):
         ax.imshow(pic)
         ax.set_title(title, fontsize=9)
@@ -92,7 +92,7 @@ def plot_roc(fpr: np.ndarray, tpr: np.ndarray, accuracy: float | None = None, ba
 
 
 def plot_embeddings(embeddings: torch.Tensor, labels: torch.Tensor, images: torch.Tensor | None = None):
-    """The embeddings projected on their two principal axes, one colour per identity."""
+    """The embeddings projected on their two principal axes, one color per identity."""
     import matplotlib.pyplot as plt
 
     e = np.asarray(embeddings, dtype=float)
@@ -124,7 +124,7 @@ def plot_style(content: torch.Tensor, style: torch.Tensor, result):
         ax.axis("off")
     axes[3].semilogy(result.content_loss, label="content loss")
     axes[3].semilogy(result.style_loss, label="style loss")
-    axes[3].set_xlabel("optimisation step")
+    axes[3].set_xlabel("optimization step")
     axes[3].legend(fontsize=8)
     fig.tight_layout()
     return fig

@@ -19,7 +19,7 @@ def keypoint_targets(keypoints: torch.Tensor, image_size: int) -> torch.Tensor:
 
 
 def gaussian_heatmaps(index: torch.Tensor, image_size: int, sigma: float = 1.0) -> torch.Tensor:
-    """(N, H*W, K) Gaussian target maps, normalised to sum 1 over the pixels, centred on each index."""
+    """(N, H*W, K) Gaussian target maps, normalized to sum 1 over the pixels, centerd on each index."""
     ys = torch.arange(image_size, device=index.device).repeat_interleave(image_size).float()
     xs = torch.arange(image_size, device=index.device).repeat(image_size).float()
     cy, cx = (index // image_size).float(), (index % image_size).float()
@@ -56,7 +56,7 @@ class PoseNet(nn.Module):
 
 
 def heatmap_peaks(heatmaps: torch.Tensor) -> torch.Tensor:
-    """(N, K, 2) pixel-centre (x, y) of each (N, K, H, W) heatmap's maximum."""
+    """(N, K, 2) pixel-center (x, y) of each (N, K, H, W) heatmap's maximum."""
     n, k, h, w = heatmaps.shape
     flat = heatmaps.reshape(n, k, h * w).argmax(-1)
     return torch.stack([flat % w, flat // w], -1).float() + 0.5

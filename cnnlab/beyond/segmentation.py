@@ -26,7 +26,7 @@ def transposed_conv_output_size(n: int, kernel: int, stride: int = 1, padding: i
 def checkerboard_overlap(n: int = 6, kernel: int = 3, stride: int = 2) -> np.ndarray:
     """How many kernel copies land on each output pixel of a transposed convolution (ones in, ones kernel).
 
-    When ``kernel`` is not a multiple of ``stride`` the counts alternate: the checkerboard artefact.
+    When ``kernel`` is not a multiple of ``stride`` the counts alternate: the checkerboard artifact.
     """
     layer = nn.ConvTranspose2d(1, 1, kernel, stride, bias=False)
     with torch.no_grad():

@@ -1,4 +1,4 @@
-"""Neural style transfer (Gatys et al.): optimise the pixels of an image so that its deep features
+"""Neural style transfer (Gatys et al.): optimize the pixels of an image so that its deep features
 match a content image and its Gram matrices (which feature maps fire together) match a style image.
 
 The feature network is a small VGG-like CNN trained for a few seconds on the shapes data."""
@@ -31,7 +31,7 @@ class FeatureNet(nn.Module):
         self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, num_classes))
 
     def features(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """The image itself (its colours) then the maps of each stage: [x, stage1, stage2, stage3]."""
+        """The image itself (its colors) then the maps of each stage: [x, stage1, stage2, stage3]."""
         out = [x]
         for stage in self.stages:
             x = stage(x)
@@ -59,7 +59,7 @@ def train_feature_net(epochs: int = 3, size: int = 1500, seed: int = 0, device=N
 
 @dataclass
 class StyleResult:
-    """The stylised image (3, H, W) in [0, 1] and the loss curves (one entry per step)."""
+    """The stylized image (3, H, W) in [0, 1] and the loss curves (one entry per step)."""
 
     image: torch.Tensor
     content_loss: list[float] = field(default_factory=list)
@@ -75,7 +75,7 @@ class StyleResult:
 def style_transfer(net: FeatureNet, content: torch.Tensor, style: torch.Tensor, steps: int = 500,
                    style_weight: float = 300.0, content_layer: int = 3, lr: float = 0.05, seed: int = 0,
                    start: str = "noise") -> StyleResult:
-    """Optimise an image (start: ``"noise"`` or ``"content"``) with Adam on the pixels.
+    """Optimize an image (start: ``"noise"`` or ``"content"``) with Adam on the pixels.
 
     ``content`` and ``style`` are (3, H, W) in [0, 1]; the content loss is the MSE of layer
     ``content_layer``'s maps, the style loss the summed MSE of every layer's Gram matrices.
@@ -96,13 +96,13 @@ def style_transfer(net: FeatureNet, content: torch.Tensor, style: torch.Tensor, 
     result = StyleResult(image=init[0].cpu())
     t0 = time.perf_counter()
     with cpu_threads_limited(dev, 1):     # tiny tensors: one thread is fastest (see cnnlab.train.fit)
-        _optimise(net, logit, opt, steps, target_content, target_grams, content_layer, style_weight, result)
+        _optimize(net, logit, opt, steps, target_content, target_grams, content_layer, style_weight, result)
     result.seconds = time.perf_counter() - t0
     result.image = torch.sigmoid(logit.detach())[0].cpu()
     return result
 
 
-def _optimise(net, logit, opt, steps, target_content, target_grams, content_layer, style_weight, result) -> None:
+def _optimize(net, logit, opt, steps, target_content, target_grams, content_layer, style_weight, result) -> None:
     for _ in range(steps):
         feats = net.features(torch.sigmoid(logit))
         c_loss = F.mse_loss(feats[content_layer], target_content)

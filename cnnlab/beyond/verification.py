@@ -33,7 +33,7 @@ class EmbeddingNet(nn.Module):
 
 
 class BatchHardTripletLoss(nn.Module):
-    """Triplet loss on a batch of labelled embeddings: each anchor is paired with its farthest
+    """Triplet loss on a batch of labeled embeddings: each anchor is paired with its farthest
     positive and its closest negative in the batch ("batch hard", Hermans et al. 2017).
 
     Called as ``loss(embeddings, labels)``, so it plugs into ``cnnlab.train.fit`` as ``loss_fn``.

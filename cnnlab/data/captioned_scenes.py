@@ -1,6 +1,6 @@
 """Seeded two-shape scenes with one generated sentence each, for image captioning.
 
-A scene holds two shapes of different colours; its caption names them and how they lie,
+A scene holds two shapes of different colors; its caption names them and how they lie,
 e.g. "a red circle left of a blue square" or "a green cross above a yellow triangle". One
 rule makes the caption unique: when the shapes are further apart across than up and down,
 the left one is named first with "left of", otherwise the upper one first with "above"
@@ -14,9 +14,9 @@ from torch.utils.data import Dataset
 
 from .shapes import COLOURS, SHAPE_CLASSES, shape_mask
 
-__all__ = ["CAPTION_COLOURS", "CaptionedScenes", "Vocabulary", "make_captioned_scene"]
+__all__ = ["CAPTION_COLORS", "CaptionedScenes", "Vocabulary", "make_captioned_scene"]
 
-CAPTION_COLOURS = ("red", "green", "blue", "yellow")
+CAPTION_COLORS = ("red", "green", "blue", "yellow")
 _SPLITS = ("train", "val", "test")
 
 
@@ -53,7 +53,7 @@ class Vocabulary:
         return " ".join(words)
 
 
-VOCAB = Vocabulary(["a", *CAPTION_COLOURS, *SHAPE_CLASSES, "left", "of", "above"])
+VOCAB = Vocabulary(["a", *CAPTION_COLORS, *SHAPE_CLASSES, "left", "of", "above"])
 MAX_TOKENS = 10  # "a red circle left of a blue square" has 8 words, + <end>
 
 
@@ -62,8 +62,8 @@ def make_captioned_scene(rng: np.random.Generator, size: int = 32, min_size: flo
     """One image (size, size, 3) float32 in [0, 1] and its caption."""
     for _ in range(1000):
         s = rng.uniform(min_size, max_size, 2)
-        centres = np.stack([rng.uniform(s[i] / 2 + 1, size - s[i] / 2 - 1, 2) for i in range(2)])
-        dx, dy = np.abs(centres[0] - centres[1])
+        centers = np.stack([rng.uniform(s[i] / 2 + 1, size - s[i] / 2 - 1, 2) for i in range(2)])
+        dx, dy = np.abs(centers[0] - centers[1])
         gap_x, gap_y = dx - s.sum() / 2, dy - s.sum() / 2
         if max(gap_x, gap_y) < 1.5 or max(dx, dy) < 1.5 * min(dx, dy) + 2:
             continue                                  # overlapping, or too close to the diagonal
@@ -71,17 +71,17 @@ def make_captioned_scene(rng: np.random.Generator, size: int = 32, min_size: flo
     else:  # pragma: no cover - the loop always finds a scene for sensible sizes
         raise RuntimeError("could not place two shapes; use a larger image or smaller shapes")
     kinds = rng.integers(len(SHAPE_CLASSES), size=2)
-    colours = rng.choice(len(CAPTION_COLOURS), size=2, replace=False)
+    colors = rng.choice(len(CAPTION_COLORS), size=2, replace=False)
     image = np.broadcast_to(rng.uniform(0.0, 0.3, 3), (size, size, 3)) + rng.normal(0, 0.03, (size, size, 3))
     image = image.copy()
     for i in range(2):
-        mask = shape_mask(SHAPE_CLASSES[kinds[i]], *centres[i], s[i], size)
-        rgb = np.array(COLOURS[CAPTION_COLOURS[colours[i]]]) + rng.uniform(-0.06, 0.06, 3)
+        mask = shape_mask(SHAPE_CLASSES[kinds[i]], *centers[i], s[i], size)
+        rgb = np.array(COLOURS[CAPTION_COLORS[colors[i]]]) + rng.uniform(-0.06, 0.06, 3)
         image[mask] = rgb
     across = dx >= dy
     axis = 0 if across else 1
-    first, second = (0, 1) if centres[0, axis] < centres[1, axis] else (1, 0)
-    name = [f"a {CAPTION_COLOURS[colours[i]]} {SHAPE_CLASSES[kinds[i]]}" for i in range(2)]
+    first, second = (0, 1) if centers[0, axis] < centers[1, axis] else (1, 0)
+    name = [f"a {CAPTION_COLORS[colors[i]]} {SHAPE_CLASSES[kinds[i]]}" for i in range(2)]
     caption = f"{name[first]} {'left of' if across else 'above'} {name[second]}"
     return np.clip(image, 0, 1).astype(np.float32), caption
 

@@ -1,8 +1,8 @@
-"""Seeded synthetic "faces": cartoon heads whose geometry and colours depend on an identity.
+"""Seeded synthetic "faces": cartoon heads whose geometry and colors depend on an identity.
 
-Each identity is a vector of parameters (head shape, skin and hair colour, eye spacing and
+Each identity is a vector of parameters (head shape, skin and hair color, eye spacing and
 size, eyebrow height, mouth width and smile). Every photo of that identity redraws the face
-with nuisances an embedding must ignore: the background colour, a small shift and scale, lighting, noise and a slight
+with nuisances an embedding must ignore: the background color, a small shift and scale, lighting, noise and a slight
 change of expression. Identities are drawn from a seed, so held-out people for one-shot
 recognition are simply other seeds. Nothing is downloaded.
 """
@@ -18,7 +18,7 @@ _SUPERSAMPLE = 2
 
 
 def random_identity(rng: np.random.Generator) -> dict[str, np.ndarray | float]:
-    """Parameters of one person (all in units of the image size, colours in [0, 1])."""
+    """Parameters of one person (all in units of the image size, colors in [0, 1])."""
     return {
         "head_w": rng.uniform(0.28, 0.40), "head_h": rng.uniform(0.36, 0.46),
         "skin": rng.uniform([0.45, 0.30, 0.20], [1.0, 0.85, 0.70]),

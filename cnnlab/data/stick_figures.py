@@ -1,7 +1,7 @@
 """Seeded stick figures with keypoints, for pose estimation.
 
 A figure has 11 joints (head, neck, elbows, hands, pelvis, knees, feet) whose limb angles are
-random; it is drawn with the left limbs in one colour and the right limbs in another (as pose
+random; it is drawn with the left limbs in one color and the right limbs in another (as pose
 renderings do), so "left" and "right" can be told apart. The keypoints are exact, the images
 noisy. Nothing is downloaded.
 """
@@ -16,7 +16,7 @@ __all__ = ["KEYPOINTS", "SKELETON", "StickFigures", "draw_stick_figure", "random
 KEYPOINTS = ("head", "neck", "left_elbow", "left_hand", "right_elbow", "right_hand",
              "pelvis", "left_knee", "left_foot", "right_knee", "right_foot")
 SKELETON = ((0, 1), (1, 2), (2, 3), (1, 4), (4, 5), (1, 6), (6, 7), (7, 8), (6, 9), (9, 10))
-_LIMB_SIDE = ("centre", "left", "left", "right", "right", "centre", "left", "left", "right", "right")
+_LIMB_SIDE = ("center", "left", "left", "right", "right", "center", "left", "left", "right", "right")
 _SPLITS = ("train", "val", "test")
 
 
@@ -56,16 +56,16 @@ def draw_stick_figure(rng: np.random.Generator, size: int = 32, min_extent: floa
     pts = (pose - lo) * scale
     room = size - 2 - (hi - lo) * scale
     pts = pts + 1 + rng.uniform(0, 1, 2) * room
-    colours = {"centre": np.array([0.95, 0.95, 0.9]), "left": np.array([0.95, 0.35, 0.2]),
+    colors = {"center": np.array([0.95, 0.95, 0.9]), "left": np.array([0.95, 0.35, 0.2]),
                "right": np.array([0.2, 0.55, 0.95])}
     n = 2 * size
     py, px = (np.mgrid[0:n, 0:n] + 0.5) / 2
     image = np.broadcast_to(rng.uniform(0.0, 0.3, 3), (n, n, 3)).copy()
     width = 0.8 * scale / 12 + 0.4
     for (i, j), side in zip(SKELETON, _LIMB_SIDE):
-        image[_segment_distance(px, py, pts[i], pts[j]) <= width] = colours[side]
+        image[_segment_distance(px, py, pts[i], pts[j]) <= width] = colors[side]
     head = np.hypot(px - pts[0, 0], py - pts[0, 1]) <= max(0.18 * scale, 1.5)
-    image[head] = colours["centre"]
+    image[head] = colors["center"]
     image = image.reshape(size, 2, size, 2, 3).mean(axis=(1, 3)) + rng.normal(0, 0.04, (size, size, 3))
     return np.clip(image, 0, 1).astype(np.float32), pts.astype(np.float32)
 

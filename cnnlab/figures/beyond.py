@@ -49,20 +49,20 @@ def unet_layout() -> Figure:
     """The encoder halves the size, the decoder doubles it back; skips carry the fine detail across."""
     fig = Figure(figsize=(8.6, 3.6))
     ax = fig.add_subplot()
-    # (x, centre y, height, colour, label) of each block of maps
+    # (x, center y, height, color, label) of each block of maps
     boxes = {"e0": (0.0, 3.2, 2.6, BLUE, "32x32, 16 ch"), "e1": (1.6, 2.0, 1.3, BLUE, "16x16, 32 ch"),
              "mid": (3.6, 0.9, 0.65, BLUE, "8x8, 64 ch"), "d1": (5.6, 2.0, 1.3, GREEN, "16x16, 32 ch"),
              "d0": (7.2, 3.2, 2.6, GREEN, "32x32, 16 ch")}
-    for x, y, h, colour, text in boxes.values():
-        ax.add_patch(Rectangle((x, y - h / 2), 0.9, h, facecolor=colour, edgecolor="k"))
+    for x, y, h, color, text in boxes.values():
+        ax.add_patch(Rectangle((x, y - h / 2), 0.9, h, facecolor=color, edgecolor="k"))
         ax.text(x + 0.45, y - h / 2 - 0.12, text, ha="center", fontsize=8, va="top")
 
-    def arrow(a, b, colour, dashed=False, across=False):
+    def arrow(a, b, color, dashed=False, across=False):
         xa, ya, ha = boxes[a][:3]
         xb, yb, hb = boxes[b][:3]
         start = (xa + 0.9, ya) if across else (xa + 0.9, ya - ha / 2 if yb < ya else ya + ha / 2)
         end = (xb, yb) if across else (xb, yb + hb / 2 if yb < ya else yb - hb / 2)
-        ax.add_patch(FancyArrowPatch(start, end, arrowstyle="->", mutation_scale=12, color=colour,
+        ax.add_patch(FancyArrowPatch(start, end, arrowstyle="->", mutation_scale=12, color=color,
                                      linestyle="--" if dashed else "-"))
 
     arrow("e0", "e1", ORANGE)
