@@ -136,14 +136,17 @@ def test_class_round_trip(klass: Klass):
     # Grading: the instructor's own install (here the repository's environment, as root).
     env = {**os.environ, "CNNLAB_COURSE_ROOT": str(klass.course_root), "CNNLAB_EXCHANGE": str(hub.exchange),
            "CNNLAB_CELL_TIMEOUT": "60"}
-    proc = subprocess.run([sys.executable, "-m", "cnnlab.course", "grade", A, "--jobs", "2"], env=env,
+    proc = subprocess.run([sys.executable, "-m", "cnnlab.course", "--config", str(ROOT / "course_config.py"),
+                           "grade", A, "--jobs", "2"], env=env,
                           capture_output=True, text=True, timeout=900)
     subprocess.run(["chown", "-R", f"{inst}:{inst}", str(klass.course_root)], check=True)
+    logs = "\n".join(json.loads(p.read_text()).get("log_tail", "")[-1500:]
+                     for p in sorted((klass.course_root / "verification" / A).glob("*.json")))
     # Exit status 1 means "needs review": allowed only for the written answer, which is graded by hand.
     review = [line for line in proc.stdout.splitlines() if line.startswith("  ") and ": " in line
               and A in line and "/" in line]
     assert proc.returncode == 0 or (proc.returncode == 1 and review and all("written_" in r for r in review)), \
-        f"grade failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        f"grade failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}\n{logs}"
 
     points = _auto_points()
     scores = _gradebook_scores(klass)
