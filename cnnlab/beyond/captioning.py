@@ -2,12 +2,17 @@
 sentence one word at a time, each step fed the word it chose at the previous step (greedy decoding)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
 
 from .metrics import bleu
 
-__all__ = ["train_captioner", "CaptionNet", "caption_scores", "greedy_captions"]
+if TYPE_CHECKING:
+    from cnnlab.train import History
+
+__all__ = ["CaptionNet", "caption_scores", "greedy_captions", "train_captioner"]
 
 
 class CaptionNet(nn.Module):
@@ -68,7 +73,8 @@ def caption_scores(predicted: list[str], references: list[str]) -> dict:
 
 
 def train_captioner(images: torch.Tensor, tokens: torch.Tensor, vocab_size: int, epochs: int = 12,
-                    lr: float = 1e-3, batch_size: int = 32, seed: int = 0, device=None):
+                    lr: float = 1e-3, batch_size: int = 32, seed: int = 0,
+                    device: torch.device | str | None = None) -> tuple[CaptionNet, History]:
     """Train a ``CaptionNet`` with word-level cross-entropy, padding ignored (``cnnlab.train.fit``);
     return (model, history)."""
     from torch.utils.data import DataLoader, TensorDataset

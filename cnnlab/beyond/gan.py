@@ -12,8 +12,8 @@ from torch import nn
 
 from cnnlab.train.loop import cpu_threads_limited
 
-__all__ = ["DigitFeatures", "Discriminator", "GANResult", "Generator", "feature_distance", "frechet_distance", "train_digit_features",
-           "train_gan"]
+__all__ = ["DigitFeatures", "Discriminator", "GANResult", "Generator", "feature_distance", "frechet_distance",
+           "train_digit_features", "train_gan"]
 
 
 class Generator(nn.Module):
@@ -70,7 +70,7 @@ class GANResult:
 
 def train_gan(generator: Generator, discriminator: Discriminator, images: torch.Tensor, epochs: int = 40,
               batch_size: int = 64, lr: float = 2e-4, seed: int = 0, snapshot_epochs: tuple[int, ...] = (),
-              device=None) -> GANResult:
+              device: torch.device | str | None = None) -> GANResult:
     """Alternate one discriminator step (real -> 1, fake -> 0) and one generator step (fake -> 1).
 
     ``images`` are (N, 1, 16, 16) in [0, 1]. Uses Adam with beta1 = 0.5, as the DCGAN paper.
@@ -136,7 +136,8 @@ class DigitFeatures(nn.Module):
         return self.head(self.body(x))
 
 
-def train_digit_features(epochs: int = 15, seed: int = 0, device=None) -> tuple[DigitFeatures, float]:
+def train_digit_features(epochs: int = 15, seed: int = 0,
+                         device: torch.device | str | None = None) -> tuple[DigitFeatures, float]:
     """Train ``DigitFeatures`` on the digits' training split; return it (eval mode) and its test accuracy."""
     from torch.utils.data import DataLoader, TensorDataset
 

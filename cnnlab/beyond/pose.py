@@ -3,13 +3,19 @@ over the pixels turns each keypoint's scores into a heatmap, trained towards a s
 around the true joint; the prediction is the heatmap's peak."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .segmentation import TinyUNet
 
-__all__ = ["train_pose", "HeatmapLoss", "PoseNet", "gaussian_heatmaps", "heatmap_peaks", "keypoint_targets", "predict_keypoints"]
+if TYPE_CHECKING:
+    from cnnlab.train import History
+
+__all__ = ["HeatmapLoss", "PoseNet", "gaussian_heatmaps", "heatmap_peaks", "keypoint_targets",
+           "predict_keypoints", "train_pose"]
 
 
 def keypoint_targets(keypoints: torch.Tensor, image_size: int) -> torch.Tensor:
@@ -75,7 +81,8 @@ def predict_keypoints(model: PoseNet, images: torch.Tensor, batch_size: int = 25
 
 
 def train_pose(images: torch.Tensor, keypoints: torch.Tensor, epochs: int = 8, width: int = 12, lr: float = 3e-3,
-               sigma: float = 1.0, batch_size: int = 32, seed: int = 0, device=None):
+               sigma: float = 1.0, batch_size: int = 32, seed: int = 0,
+               device: torch.device | str | None = None) -> tuple[PoseNet, History]:
     """Train a ``PoseNet`` on heatmap targets (``cnnlab.train.fit``); return (model, history)."""
     from torch.utils.data import DataLoader, TensorDataset
 

@@ -2,14 +2,19 @@
 and the transposed convolution's output size and checkerboard overlap."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 from torch import nn
 
 from .metrics import mean_iou, pixel_accuracy
 
-__all__ = ["train_segmenter", "TinyUNet", "checkerboard_overlap", "instance_maps", "segmentation_data", "segmentation_scores",
-           "semantic_masks", "transposed_conv_output_size"]
+if TYPE_CHECKING:
+    from cnnlab.train import History
+
+__all__ = ["TinyUNet", "checkerboard_overlap", "instance_maps", "segmentation_data", "segmentation_scores",
+           "semantic_masks", "train_segmenter", "transposed_conv_output_size"]
 
 
 def transposed_conv_output_size(n: int, kernel: int, stride: int = 1, padding: int = 0,
@@ -107,7 +112,8 @@ def segmentation_scores(model: nn.Module, images: torch.Tensor, masks: torch.Ten
 
 
 def train_segmenter(images: torch.Tensor, masks: torch.Tensor, num_classes: int = 5, epochs: int = 6, width: int = 12,
-                    lr: float = 3e-3, batch_size: int = 32, seed: int = 0, device=None):
+                    lr: float = 3e-3, batch_size: int = 32, seed: int = 0,
+                    device: torch.device | str | None = None) -> tuple[TinyUNet, History]:
     """Train a ``TinyUNet`` with per-pixel cross-entropy (``cnnlab.train.fit``); return (model, history)."""
     from torch.utils.data import DataLoader, TensorDataset
 

@@ -42,7 +42,8 @@ class FeatureNet(nn.Module):
         return self.head(self.features(x)[-1])
 
 
-def train_feature_net(epochs: int = 3, size: int = 1500, seed: int = 0, device=None) -> FeatureNet:
+def train_feature_net(epochs: int = 3, size: int = 1500, seed: int = 0,
+                      device: torch.device | str | None = None) -> FeatureNet:
     """A ``FeatureNet`` trained to classify the four shapes (a few seconds on a CPU), in eval mode."""
     from torch.utils.data import DataLoader
 

@@ -2,6 +2,8 @@
 held-out people, and one-shot recognition from a single photo per person."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from collections.abc import Iterator
 
 import numpy as np
@@ -10,8 +12,11 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Sampler
 
-__all__ = ["train_embedding", "BatchHardTripletLoss", "EmbeddingNet", "IdentityBatchSampler", "embed", "one_shot_accuracy",
-           "pair_distances", "verification_pairs"]
+if TYPE_CHECKING:
+    from cnnlab.train import History
+
+__all__ = ["BatchHardTripletLoss", "EmbeddingNet", "IdentityBatchSampler", "embed", "one_shot_accuracy",
+           "pair_distances", "train_embedding", "verification_pairs"]
 
 
 class EmbeddingNet(nn.Module):
@@ -123,7 +128,8 @@ def one_shot_accuracy(embeddings: torch.Tensor, labels: torch.Tensor, seed: int 
 
 
 def train_embedding(images: torch.Tensor, labels: torch.Tensor, epochs: int = 20, margin: float = 0.2,
-                    lr: float = 3e-3, per_batch: int = 16, per_identity: int = 4, seed: int = 0, device=None):
+                    lr: float = 3e-3, per_batch: int = 16, per_identity: int = 4, seed: int = 0,
+                    device: torch.device | str | None = None) -> tuple[EmbeddingNet, History]:
     """Train an ``EmbeddingNet`` with the batch-hard triplet loss (``cnnlab.train.fit``); return (model, history)."""
     from torch.utils.data import DataLoader, TensorDataset
 
