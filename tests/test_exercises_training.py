@@ -29,7 +29,8 @@ def test_right_answers_pass(capsys):
     assert ex.check_accuracy_function(_accuracy)
     assert ex.check_batchnorm_counts(128, 128)
     assert ex.check_residual_shapes(True, 64 * 128 + 256)
-    assert capsys.readouterr().out.count("✓ Correct") == 3
+    assert ex.check_seed_spread_reading("(c)")
+    assert capsys.readouterr().out.count("✓ Correct") == 4
 
 
 @pytest.mark.parametrize("call,message", [
@@ -43,6 +44,9 @@ def test_right_answers_pass(capsys):
     (lambda: ex.check_residual_shapes(False, 8448), "same shape"),
     (lambda: ex.check_residual_shapes(True, 8192), "add the batch norm"),
     (lambda: ex.check_residual_shapes(True, 8192 + 128 + 256), "no bias"),
+    (lambda: ex.check_seed_spread_reading("a"), "one seed"),
+    (lambda: ex.check_seed_spread_reading("b"), "more consistent"),
+    (lambda: ex.check_seed_spread_reading(3), "'a', 'b' or 'c'"),
 ])
 def test_mistakes_get_a_precise_message(call, message, monkeypatch):
     monkeypatch.setenv(ex.STRICT_ENV, "1")

@@ -10,7 +10,7 @@ from cnnlab.checks import GradingError, check_array
 from ._core import ok as _ok
 from ._core import self_check
 
-__all__ = ["check_accuracy_function", "check_batchnorm_counts", "check_residual_shapes"]
+__all__ = ["check_accuracy_function", "check_batchnorm_counts", "check_residual_shapes", "check_seed_spread_reading"]
 
 
 def _fixture():
@@ -109,3 +109,21 @@ def check_residual_shapes(identity_ok: Any, projection_params: Any) -> None:
     check_array(float(projection_params), float(conv + bn), what="projection_params",
                 hint="1x1 conv 64→128 without bias, plus γ and β for 128 channels")
     _ok(f"identity when the shapes match; the projection costs {conv + bn:,} parameters.")
+
+
+@self_check
+def check_seed_spread_reading(answer: Any) -> None:
+    """Recipe P scored 77.1, 75.6, 78.3 and recipe S 87.8, 77.2, 78.9 (three seeds each): which reading holds?"""
+    p = np.array([77.1, 75.6, 78.3])
+    s = np.array([87.8, 77.2, 78.9])
+    choice = str(answer).strip().lower().strip("()")
+    if choice not in ("a", "b", "c"):
+        raise GradingError(f"answer 'a', 'b' or 'c', got {answer!r}", kind="type")
+    if choice == "a":
+        raise GradingError(f"S's mean is higher ({s.mean():.1f} vs {p.mean():.1f}), but one seed (87.8) carries it: "
+                           f"S's other two runs are within two points of P's. Three seeds cannot settle that")
+    if choice == "b":
+        raise GradingError("P is the more consistent recipe, not the better one: its mean is lower than S's")
+    _ok(f"means {s.mean():.1f} vs {p.mean():.1f}, spreads {s.std(ddof=1):.1f} vs {p.std(ddof=1):.1f} points: "
+        "S is higher on average but much less predictable; more seeds (or a paired comparison) are needed "
+        "before calling either better.")
