@@ -51,7 +51,7 @@ def test_bad_settings_are_rejected(bad):
 def test_view_updates_when_a_slider_moves():
     pytest.importorskip("ipywidgets")
     ex = ReceptiveFieldExplorer(2, 3, 1, 1)
-    w = ex.widget
-    assert w is not None
-    ex._w_layers.value = 4
+    ex.controls["layers"].value = 4
     assert ex.layers == 4 and "9×9" in ex._w_summary.value
+    ex.set(dilation=2)                       # a change made from code shows in the controls
+    assert ex.controls["dilation"].value == 2 and "17×17" in ex._w_summary.value

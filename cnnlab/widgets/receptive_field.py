@@ -33,9 +33,7 @@ class ReceptiveFieldExplorer(Explorer):
             if isinstance(value, bool) or int(value) != value or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
             setattr(self, name, int(value))
-        if _refresh:
-            self.refresh()
-        return self
+        return self._changed(_refresh)
 
     def specs(self) -> list:
         from cnnlab.ops.receptive_fields import LayerSpec
@@ -91,22 +89,15 @@ class ReceptiveFieldExplorer(Explorer):
     def _build_view(self):
         import ipywidgets as W
 
-        self._w_layers = W.IntSlider(value=self.layers, min=1, max=8, description="layers")
-        self._w_kernel = W.IntSlider(value=self.kernel, min=1, max=7, description="kernel")
-        self._w_stride = W.IntSlider(value=self.stride, min=1, max=3, description="stride")
-        self._w_dilation = W.IntSlider(value=self.dilation, min=1, max=4, description="dilation")
+        sliders = {}
+        for name, top in (("layers", 8), ("kernel", 7), ("stride", 3), ("dilation", 4)):
+            sliders[name] = self.bind(name, W.IntSlider(min=1, max=top, description=name), name,
+                                      lambda v, name=name: self.set(**{name: v}))
         self._w_picture = W.Image(format="png")
         self._w_table = W.HTML()
         self._w_summary = W.HTML()
-
-        def on(widget, name):
-            widget.observe(lambda ch: None if self._syncing else self.set(**{name: ch["new"]}), names="value")
-
-        for widget, name in ((self._w_layers, "layers"), (self._w_kernel, "kernel"),
-                             (self._w_stride, "stride"), (self._w_dilation, "dilation")):
-            on(widget, name)
         return W.VBox([
-            W.HBox([W.VBox([self._w_layers, self._w_kernel]), W.VBox([self._w_stride, self._w_dilation])]),
+            W.HBox([W.VBox([sliders["layers"], sliders["kernel"]]), W.VBox([sliders["stride"], sliders["dilation"]])]),
             W.HBox([W.VBox([W.HTML("<b>|gradient| of the centre unit (white: the field)</b>"), self._w_picture]),
                     self._w_table]),
             self._w_summary])
