@@ -102,6 +102,11 @@ def add_user(name: str) -> Path:
 def remove_user(name: str) -> None:
     subprocess.run(["pkill", "-KILL", "-u", name], capture_output=True)
     subprocess.run(["userdel", "-r", "-f", name], capture_output=True)
+    for cgroup in (Path("/sys/fs/cgroup/memory/cnnlab") / name, Path("/sys/fs/cgroup/cnnlab") / name):
+        try:
+            cgroup.rmdir()  # the memory cgroup the hub made for this user (empty once its processes ended)
+        except OSError:
+            pass
 
 
 def run_as(user: str, *argv: str, cwd: str | None = None, env: dict | None = None,
