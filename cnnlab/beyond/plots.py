@@ -140,7 +140,7 @@ def plot_gan(result, per_row: int = 10):
     for r, ep in enumerate(epochs):
         for c in range(per_row):
             ax = fig.add_subplot(grid[r, c])
-            ax.imshow(result.snapshots[ep][c, 0], cmap="gray", vmin=0, vmax=1)
+            ax.imshow(result.snapshots[ep][c, 0].numpy(), cmap="gray", vmin=0, vmax=1)
             ax.set_xticks([])
             ax.set_yticks([])
             if c == 0:
@@ -162,6 +162,9 @@ def plot_pose(images: torch.Tensor, pred: torch.Tensor, true: torch.Tensor | Non
     from cnnlab.data.stick_figures import SKELETON
 
     n = min(n, len(images))
+    pred = np.asarray(torch.as_tensor(pred).cpu())
+    true = None if true is None else np.asarray(torch.as_tensor(true).cpu())
+    heatmaps = None if heatmaps is None else np.asarray(torch.as_tensor(heatmaps).cpu())
     fig, axes = _grid(2 if heatmaps is not None else 1, n, 2.0)
     for j in range(n):
         ax = axes[0, j]
