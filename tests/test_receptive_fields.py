@@ -6,6 +6,7 @@ import pytest
 
 from cnnlab.ops.receptive_fields import (
     LayerSpec,
+    centred_input_size,
     gradient_support,
     measured_receptive_field,
     receptive_field,
@@ -59,3 +60,14 @@ def test_pool_has_no_dilation():
     with pytest.raises(ValueError, match="dilation"):
         LayerSpec(2, 2, 2, kind="pool")
     assert np.isfinite(measured_receptive_field([LayerSpec(2, 2, kind="pool"), 3]))
+
+
+@pytest.mark.parametrize("layers", STACKS)
+def test_default_input_centres_the_field(layers):
+    support = gradient_support(layers)
+    rows = np.flatnonzero(support.sum(axis=1) > 0)
+    assert rows[0] == support.shape[0] - 1 - rows[-1]  # same margin above and below
+    assert rows[0] >= receptive_field(layers)[-1].size // 2
+    assert centred_input_size([(3, 2), (3, 2)], margin=3) == 7 + 2 * 4 * 1
+    with pytest.raises(ValueError, match="margin"):
+        centred_input_size([3], margin=-1)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["LayerSpec", "RFStep", "as_layers", "gradient_support", "measured_receptive_field",
+__all__ = ["LayerSpec", "RFStep", "as_layers", "centred_input_size", "gradient_support", "measured_receptive_field",
            "receptive_field", "torch_stack"]
 
 
@@ -76,6 +76,17 @@ def receptive_field(layers: Iterable[LayerSpec | int | Sequence[int]]) -> list[R
     return steps
 
 
+def centred_input_size(layers: Iterable[LayerSpec | int | Sequence[int]], margin: int | None = None) -> int:
+    """An input size whose centre output unit sees a field centred in the input, ``margin`` pixels (at least)
+    from each border (default: half the field). It is R + 2·J·m: the output then has 2m + 1 units."""
+    last = receptive_field(layers)[-1]
+    margin = last.size // 2 if margin is None else margin
+    if margin < 0:
+        raise ValueError(f"margin must be >= 0, got {margin}")
+    m = -(-margin // last.jump)  # ceil(margin / jump)
+    return last.size + 2 * last.jump * m
+
+
 def torch_stack(layers: Iterable[LayerSpec | int | Sequence[int]]):
     """A 1-channel ``torch.nn.Sequential`` of the layers (no padding, all conv weights one, pooling = average)."""
     import torch
@@ -102,7 +113,7 @@ def gradient_support(layers: Iterable[LayerSpec | int | Sequence[int]], input_si
     layers = as_layers(layers)
     needed = receptive_field(layers)[-1].size
     if input_size is None:
-        input_size = 2 * needed + 1
+        input_size = centred_input_size(layers)
     if input_size < needed:
         raise ValueError(f"input_size={input_size} is too small for these layers (their receptive field is {needed})")
     net = torch_stack(layers)

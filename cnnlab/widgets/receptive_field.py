@@ -52,13 +52,11 @@ class ReceptiveFieldExplorer(Explorer):
 
     def support(self) -> np.ndarray | None:
         """|gradient| of the centre output unit w.r.t. the input, or None when the field is too large to draw."""
-        from cnnlab.ops.receptive_fields import gradient_support
+        from cnnlab.ops.receptive_fields import centred_input_size, gradient_support
 
         if self.field > MAX_DRAWN:
             return None
-        size = self.field + 6
-        size += (size + 1) % 2  # odd, so that the centre unit sits in the middle
-        return gradient_support(self.specs(), input_size=size)
+        return gradient_support(self.specs(), input_size=centred_input_size(self.specs(), margin=3))
 
     # ------------------------------------------------------------------ view
     def render(self) -> dict[str, Any]:
