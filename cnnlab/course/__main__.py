@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         for notebook, verdicts in verify_student(Path(cfg.COURSE_ROOT), args.assignment, args.student,
                                                  float(cfg.CELL_TIMEOUT_S)).items():
             for gid, v in verdicts.items():
-                print(f"{notebook}/{gid}: {'PASS' if v.passed else 'FAIL'} {v.message}")
+                print(f"{notebook}/{gid}: {v.status.upper()} {v.message}")
         return 0
     if args.command == "student-kit":
         from .kit import main as kit_main

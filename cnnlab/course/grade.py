@@ -54,7 +54,7 @@ class StudentResult:
         for notebook, verdicts in self.verdicts.items():
             for gid, v in verdicts.items():
                 if v.needs_review:
-                    reasons.append(f"{notebook}/{gid}: {v.message}"[:300])
+                    reasons.append(f"{notebook}/{gid}: {v.message}"[:1200])
         return reasons
 
 

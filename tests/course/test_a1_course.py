@@ -338,7 +338,7 @@ def test_kernel_cheats_fail_closed_and_need_review(course):
     report = verification(course, A, "cheat")
     assert report["status"] == "needs review"
     assert any("flagged for review" in r for r in report["needs_review"])
-    reasons = " ".join(report["needs_review"])
+    reasons = " ".join(v["message"] for v in report["verdicts"][A].values())
     assert "types.FunctionType" in reasons and "RecursionError" in reasons and "get_ipython" in reasons
     assert "cnnlab.course.grading.a1.speed_ratio" in reasons
     assert "cheat" in course.graded.stdout.split("Needs review")[1]
@@ -391,14 +391,19 @@ def test_hostile_neighbour_does_not_change_honest_scores(course):
 
 
 def test_feedback_notebook_shows_the_trusted_verdict(course):
-    nb = nbformat.read(str(course.root / "autograded" / "attacks" / A / f"{A}.ipynb"), as_version=4)
-    shown = {c.metadata["nbgrader"]["grade_id"]: "".join(o.get("text", "") for o in c.outputs)
-             for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade", False) and c.cell_type == "code"}
-    assert "flagged for review" in shown["test_output_size"]
-    assert "Trusted grader: failed" in shown["test_conv_forward"]
-    ref = nbformat.read(str(course.root / "autograded" / "ref" / A / f"{A}.ipynb"), as_version=4)
-    assert all("Trusted grader: passed" in "".join(o.get("text", "") for o in c.outputs)
-               for c in ref.cells if c.metadata.get("nbgrader", {}).get("grade", False) and c.cell_type == "code")
+    def shown(student):
+        nb = nbformat.read(str(course.root / "autograded" / student / A / f"{A}.ipynb"), as_version=4)
+        return {c.metadata["nbgrader"]["grade_id"]: "".join(o.get("text", "") + o.get("evalue", "") for o in c.outputs)
+                for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade", False) and c.cell_type == "code"}
+
+    attacks = shown("attacks")
+    assert "flagged for review" in attacks["test_output_size"]
+    assert "Trusted grader: failed" in attacks["test_conv_forward"]
+    assert all("Trusted grader: passed" in text for text in shown("ref").values())
+    honest = nbformat.read(str(course.root / "autograded" / "honest" / A / f"{A}.ipynb"), as_version=4)
+    outputs = [o for c in honest.cells for o in c.get("outputs", [])]
+    assert any("image/png" in o.get("data", {}) for o in outputs)  # the student's plot is in the feedback
+    assert any("checking my conv" in o.get("text", "") for o in outputs)
     with sqlite3.connect(course.root / "gradebook.db") as db:  # flagged cells wait for an instructor
         flagged = db.execute("select count(*) from grade g join submitted_notebook n on g.notebook_id = n.id "
                              "join submitted_assignment s on n.assignment_id = s.id where s.student_id = 'attacks' "

@@ -80,7 +80,7 @@ class Analysis:
         reasons = {(f.cell, f.line, f.reason) for f in found}
         kept = [f for f in found if not any(c == f.cell and ln == f.line and r.startswith(f.reason + ".")
                                             for c, ln, r in reasons)]
-        return "flagged for review: " + "; ".join(f"{f.where()}: {f.reason}" for f in kept[:5])
+        return "flagged for review: " + "; ".join(f"{f.where()}: {f.reason}" for f in kept[:10])
 
 
 def _dotted(node: ast.AST, aliases: Mapping[str, str], budget: int = 8) -> str | None:
