@@ -11,7 +11,8 @@ cd "$(dirname "$0")/.."
 if [ -z "${CNNLAB_INSTRUCTORS:-}${CNNLAB_STUDENTS:-}" ]; then
   echo "name the class: CNNLAB_INSTRUCTORS=alice CNNLAB_STUDENTS=bob,carol make hub" >&2; exit 1
 fi
-for u in ${CNNLAB_INSTRUCTORS//,/ } ${CNNLAB_STUDENTS//,/ }; do
+instructors="${CNNLAB_INSTRUCTORS:-}" students="${CNNLAB_STUDENTS:-}"
+for u in ${instructors//,/ } ${students//,/ }; do
   id "$u" >/dev/null 2>&1 || { echo "no Unix user $u: useradd -m $u && passwd $u" >&2; exit 1; }
 done
 export CNNLAB_KIT="${CNNLAB_KIT:-/opt/cnnlab-hub/kit}"
