@@ -96,7 +96,7 @@ def captioning() -> str:
     from cnnlab.beyond.captioning import caption_scores, greedy_captions, train_captioner
     from cnnlab.data.captioned_scenes import CaptionedScenes
 
-    train, test = CaptionedScenes("train", 3000), CaptionedScenes("test", 300)
+    train, test = CaptionedScenes("train", 4000), CaptionedScenes("test", 300)
     (model, _), s = _timed(lambda: train_captioner(train.images, train.tokens, len(train.vocab)))
     r = caption_scores(greedy_captions(model, test.images, test.vocab), test.captions)
     return f"captioning: exact match = {r['exact_match']:.3f} in {s:.1f} s (BLEU-4 {r['bleu']:.3f})"

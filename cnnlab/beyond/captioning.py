@@ -72,7 +72,7 @@ def caption_scores(predicted: list[str], references: list[str]) -> dict:
     return {"exact_match": exact, "bleu": bleu(predicted, [[r] for r in references])}
 
 
-def train_captioner(images: torch.Tensor, tokens: torch.Tensor, vocab_size: int, epochs: int = 12,
+def train_captioner(images: torch.Tensor, tokens: torch.Tensor, vocab_size: int, epochs: int = 16,
                     lr: float = 1e-3, batch_size: int = 32, seed: int = 0,
                     device: torch.device | str | None = None) -> tuple[CaptionNet, History]:
     """Train a ``CaptionNet`` with word-level cross-entropy, padding ignored (``cnnlab.train.fit``);

@@ -74,7 +74,7 @@ class StyleResult:
 
 
 def style_transfer(net: FeatureNet, content: torch.Tensor, style: torch.Tensor, steps: int = 500,
-                   style_weight: float = 300.0, content_layer: int = 3, lr: float = 0.05, seed: int = 0,
+                   style_weight: float = 200.0, content_layer: int = 3, lr: float = 0.05, seed: int = 0,
                    start: str = "noise") -> StyleResult:
     """Optimize an image (start: ``"noise"`` or ``"content"``) with Adam on the pixels.
 
