@@ -242,3 +242,21 @@ def test_touching_the_grader_at_module_level_is_flagged_for_every_question():
     analysis = analyse(cells, {"conv_forward": CONV, "other": ("cnnlab.ops",)})
     for name in ("conv_forward", "other"):
         assert "cnnlab.course._worker.reseed" in analysis.flagged_message(name)
+
+
+@needs_bwrap
+def test_each_sandbox_has_its_own_uid_and_a_capped_tmpfs(tmp_path):
+    code = ("import os\nprint(os.getuid())\ntry:\n    with open('/tmp/fill', 'wb') as fh:\n"
+            "        for _ in range(64):\n            fh.write(b'x' * (1 << 20))\n    print('wrote all')\n"
+            "except OSError as exc:\n    print('refused', exc.errno)\n")
+    uids = []
+    for _ in range(2):
+        cmd, env = sandbox_command([sys.executable, "-c", code], workdir=None, chdir="/tmp/work",
+                                   tmpfs_bytes=16 * 1024**2)
+        out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        uid, result = out.stdout.split("\n")[:2]
+        uids.append(int(uid))
+        assert result.startswith("refused")  # 64 MB do not fit in a 16 MB tmpfs
+    if os.geteuid() == 0:
+        assert uids[0] != uids[1] and 0 not in uids
