@@ -25,8 +25,10 @@ Two layout choices make it fast (measured with float32 on 2 threads against
   whole batch it is written out to main memory and read back by the product;
   built for a few MiB of rows at a time (:func:`_image_chunks`) it is still in
   the processor's cache when the product reads it, and each chunk's result is
-  written back channels first, with the bias, while it is in cache too. That
-  made the forward pass about twice as fast. The Python loop runs over chunks
+  written back channels first, with the bias, while it is in cache too. With
+  the per-tap products below this took the benchmark's two layers from 3.9 to
+  2.6 ms and 14 to 8 ms forward, 9.5 to 6 ms and 30 to 16 ms backward (2
+  threads; PyTorch: 0.9, 8, 1.9 and 10–17 ms). The Python loop runs over chunks
   of images, never over pixels; chunks are not made smaller than that, since
   every product call makes the BLAS threads meet, which costs a lot when
   other programs share the cores.
