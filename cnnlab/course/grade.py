@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import secrets
 import stat
 import time
 from collections.abc import Callable, Sequence
@@ -80,7 +81,7 @@ def autograde_one(assignment: str, student: str, *, force: bool = False, attempt
         args.append("--force")
     output = ""
     for attempt in range(attempts):
-        proc = run_nbgrader(args, capture=True, env={"CNNLAB_TRUSTED_AUTOGRADE": "1"})
+        proc = run_nbgrader(args, capture=True, env=_trusted_env())
         output = (proc.stdout or "") + (proc.stderr or "")
         if proc.returncode == 0 and NBGRADER_ERROR not in output:
             return True, output[-4000:]
@@ -236,8 +237,18 @@ def _run_batch(assignment: str, batch: list[str], everyone: list[str], force: bo
         args.append(f"--CourseDirectory.student_id_exclude={','.join(others)}")
     if force:
         args.append("--force")
-    proc = run_nbgrader(args, capture=True, env={"CNNLAB_TRUSTED_AUTOGRADE": "1"})
+    proc = run_nbgrader(args, capture=True, env=_trusted_env())
     return (proc.stdout or "") + (proc.stderr or "")
+
+
+def _trusted_env() -> dict[str, str]:
+    """nbgrader's environment under ``grade``: TrustedExecute, and one secret seed for the whole run."""
+    return {"CNNLAB_TRUSTED_AUTOGRADE": "1", "CNNLAB_GRADING_SEED": _RUN_SEED}
+
+
+# One secret seed per grading run: every student gets the same hidden cases (drawn now, stored nowhere
+# a student can read; the sandbox's environment is cleared). CNNLAB_GRADING_SEED fixes it.
+_RUN_SEED = os.environ.get("CNNLAB_GRADING_SEED") or str(secrets.randbits(63))
 
 
 def grade(assignment: str, *, jobs: int = 1, students: Sequence[str] | None = None, force: bool = False,
@@ -313,7 +324,8 @@ def grade(assignment: str, *, jobs: int = 1, students: Sequence[str] | None = No
             except Exception as exc:  # noqa: BLE001
                 res.problems.append(f"writing the feedback notebook failed: {type(exc).__name__}"[:300])
             (report_dir / f"{student}.json").write_text(
-                json.dumps({**asdict(res), "status": res.status, "needs_review": res.review_reasons()}, indent=1,
+                json.dumps({**asdict(res), "status": res.status, "needs_review": res.review_reasons(),
+                            "hidden_case_seed": _RUN_SEED}, indent=1,
                            default=str))
             finished.append(res)
     return sorted(finished, key=lambda r: r.student)
