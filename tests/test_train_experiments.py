@@ -11,7 +11,8 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from cnnlab.train import History
-from cnnlab.train.experiments import RunStats, curves, describe, final_stats, plot_runs, repeat_runs
+from cnnlab.plots import plot_runs
+from cnnlab.train.experiments import RunStats, curves, describe, final_stats, repeat_runs
 
 
 def _loaders():

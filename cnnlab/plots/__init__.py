@@ -1,6 +1,6 @@
 """Every matplotlib figure the course draws, one topic module each (matplotlib is imported on first use).
 
-* ``training`` – a run's history, confusion matrix, misclassified examples, filters and feature maps;
+* ``training`` – a run's history, several seeds' curves with their spread, confusion matrix, misclassified examples, filters and feature maps;
 * ``architectures`` – the zoo's parameters against multiply-adds, ILSVRC's error by year;
 * ``detection`` – boxes with class names and scores over an image (``show_detections``), and the
   numpy box painter the detection widgets share (``paint_boxes``).
@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from .architectures import plot_ilsvrc_history, plot_zoo
 from .detection import CLASS_COLOURS, as_hwc, paint_boxes, show_detections
-from .training import plot_confusion_matrix, plot_feature_maps, plot_filters, plot_history, plot_misclassified
+from .training import (plot_confusion_matrix, plot_feature_maps, plot_filters, plot_history, plot_misclassified,
+                       plot_runs)
 
 __all__ = [
-    "plot_history", "plot_confusion_matrix", "plot_misclassified", "plot_filters", "plot_feature_maps",
+    "plot_history", "plot_confusion_matrix", "plot_misclassified", "plot_filters", "plot_feature_maps", "plot_runs",
     "plot_zoo", "plot_ilsvrc_history", "CLASS_COLOURS", "as_hwc", "paint_boxes", "show_detections",
 ]

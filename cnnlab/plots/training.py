@@ -1,7 +1,7 @@
 """Plots of a training run and of what a trained network learned (matplotlib Figures)."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
@@ -9,7 +9,8 @@ from torch import nn
 
 from ..train.loop import History
 
-__all__ = ["plot_history", "plot_confusion_matrix", "plot_misclassified", "plot_filters", "plot_feature_maps"]
+__all__ = ["plot_history", "plot_confusion_matrix", "plot_misclassified", "plot_filters", "plot_feature_maps",
+           "plot_runs"]
 
 
 def _plt():
@@ -160,3 +161,22 @@ def plot_feature_maps(model: nn.Module, image: torch.Tensor, layer: nn.Module | 
     fig.suptitle(f"{type(layer).__name__} output {tuple(maps['out'].shape[1:])}", fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def plot_runs(groups: Mapping[str, Sequence[History]], metric: str = "train_loss", ax=None, log: bool = False):
+    """Each group's mean curve of ``metric`` with a shaded min–max band over its runs; returns the axes."""
+    from ..train.experiments import curves
+
+    if ax is None:
+        _, ax = _plt().subplots(figsize=(5.5, 3.4))
+    for name, histories in groups.items():
+        values = curves(histories, metric)
+        epochs = np.arange(1, values.shape[1] + 1)
+        line, = ax.plot(epochs, values.mean(axis=0), label=f"{name} (mean of {len(values)})")
+        ax.fill_between(epochs, values.min(axis=0), values.max(axis=0), color=line.get_color(), alpha=0.2)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(metric.replace("_", " "))
+    if log:
+        ax.set_yscale("log")
+    ax.legend(fontsize=8)
+    return ax

@@ -3,8 +3,8 @@
 One training run says little: a different seed (initial weights, batch order) can move the
 result by more than the effect being measured. :func:`repeat_runs` trains a fresh model per seed,
 :func:`final_stats` summarises one metric at the last epoch, :func:`describe` writes it as
-"mean ± std (min–max, n runs)", and :func:`plot_runs` draws each group's mean curve with its
-min–max band.
+"mean ± std (min–max, n runs)" (``cnnlab.plots.plot_runs``
+draws each group's mean curve with its min–max band).
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import numpy as np
 
 from .loop import History, fit
 
-__all__ = ["RunStats", "curves", "describe", "final_stats", "plot_runs", "repeat_runs"]
+__all__ = ["RunStats", "curves", "describe", "final_stats", "repeat_runs"]
 
 METRICS = ("train_loss", "train_acc", "val_loss", "val_acc")
 
@@ -85,22 +85,3 @@ def describe(stats: RunStats, percent: bool = False) -> str:
     f = fmt.format
     return (f"{f(stats.mean * k)} ± {f(stats.std * k)}{unit} ({f(stats.min * k)}–{f(stats.max * k)}, "
             f"{stats.n} run{'s' if stats.n != 1 else ''})")
-
-
-def plot_runs(groups: Mapping[str, Sequence[History]], metric: str = "train_loss", ax=None, log: bool = False):
-    """Each group's mean curve of ``metric`` with a shaded min–max band over its runs; returns the axes."""
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(5.5, 3.4))
-    for name, histories in groups.items():
-        values = curves(histories, metric)
-        epochs = np.arange(1, values.shape[1] + 1)
-        line, = ax.plot(epochs, values.mean(axis=0), label=f"{name} (mean of {len(values)})")
-        ax.fill_between(epochs, values.min(axis=0), values.max(axis=0), color=line.get_color(), alpha=0.2)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel(metric.replace("_", " "))
-    if log:
-        ax.set_yscale("log")
-    ax.legend(fontsize=8)
-    return ax
