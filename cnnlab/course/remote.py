@@ -7,6 +7,7 @@ it sends the arguments and returns the student's result (decoded without pickle)
 """
 from __future__ import annotations
 
+import atexit
 import os
 import select
 import shutil
@@ -131,16 +132,24 @@ def clean_outputs(raw: Any) -> list[dict]:
 
 
 _PRELUDE = """
-import os, runpy, shutil, sys
-for top, dirs, files in os.walk('/tmp/.submission'):
-    rel = os.path.relpath(top, '/tmp/.submission')
-    os.makedirs(os.path.join('/tmp/work', rel), exist_ok=True)
-    for name in files:
-        shutil.copyfile(os.path.join(top, name), os.path.join('/tmp/work', rel, name))
+import os, runpy, sys
+os.makedirs('/tmp/work', exist_ok=True)
 os.chdir('/tmp/work')
 sys.argv = ['cnnlab.course._worker'] + sys.argv[1:]
 runpy.run_module('cnnlab.course._worker', run_name='__main__', alter_sys=True)
 """
+
+
+PRESTART = False  # TrustedExecute turns it on: keep one sandbox started ahead for the next notebook
+_spares: list[StudentProcess] = []
+
+
+def _close_spares() -> None:
+    while _spares:
+        _spares.pop().close()
+
+
+atexit.register(_close_spares)
 
 
 class StudentProcess:
@@ -160,15 +169,16 @@ class StudentProcess:
         self._next_id = 0
 
     # -- life cycle --------------------------------------------------------------------------
-    def start(self) -> None:
+    def launch(self) -> None:
+        """Start the sandboxed process; it imports numpy, IPython and torch, then waits for the notebook."""
         self.workdir = Path(tempfile.mkdtemp(prefix="cnnlab-verify-"))
-        self.refused = copy_submission(self.submission_dir, self.workdir)
-        _make_readable(self.workdir)
+        os.chmod(self.workdir, 0o755)
         req_r, req_w = os.pipe()
         rep_r, rep_w = os.pipe()
         argv = [sys.executable, "-I", "-c", _PRELUDE, str(req_r), str(rep_w)]
         # -I ignores the user site and PYTHONPATH; the editable cnnlab comes from the venv's .pth.
-        # The submission is mounted read-only and copied into the sandbox's size-capped tmpfs.
+        # The submission is mounted read-only (the bind shows files copied there later) and copied
+        # by the worker into the sandbox's size-capped tmpfs.
         cmd, env = sandbox_command(argv, workdir=None, ro_binds=[(self.workdir, "/tmp/.submission")],
                                    chdir="/tmp/work")
         self.proc = subprocess.Popen(cmd, env=env, pass_fds=(req_r, rep_w), stdin=subprocess.DEVNULL,
@@ -176,12 +186,49 @@ class StudentProcess:
         os.close(req_r)
         os.close(rep_w)
         self._req, self._rep = req_w, rep_r
-        wire.send(self._req, {"cells": self.cells, "cell_timeout": self.cell_timeout})
+
+    def start(self) -> None:
+        """Give the (launched or pre-started) process the submission and the cells; wait until they ran."""
+        if self.proc is None:
+            self.launch()
+        assert self.workdir is not None
+        self.refused = copy_submission(self.submission_dir, self.workdir)
+        _make_readable(self.workdir)
+        wire.send(self._req, {"cells": self.cells, "cell_timeout": self.cell_timeout, "copy_in": True})
         ready = self._receive(self.startup_timeout)
         errors = ready.get("errors")
         self.cell_errors = [str(e)[:500] for e in errors[:50]] if isinstance(errors, list) else []
         raw = ready.get("outputs")
         self.cell_outputs = [clean_outputs(o) for o in raw[: len(self.cells)]] if isinstance(raw, list) else []
+
+    @classmethod
+    def take(cls, cells: Sequence[str], submission_dir: Path | None, cell_timeout: float) -> StudentProcess:
+        """A process for this notebook: a pre-started one when :data:`PRESTART` is on (and one more launched)."""
+        process = None
+        while _spares and process is None:
+            candidate = _spares.pop()
+            if candidate.alive:
+                process = candidate
+            else:
+                candidate.close()
+        if process is None:
+            process = cls(cells, submission_dir, cell_timeout)
+        else:
+            process._set_notebook(cells, submission_dir, cell_timeout)
+        if PRESTART:
+            spare = cls([], None, cell_timeout)
+            try:
+                spare.launch()
+                _spares.append(spare)
+            except OSError:
+                spare.close()
+        return process
+
+    def _set_notebook(self, cells: Sequence[str], submission_dir: Path | None, cell_timeout: float) -> None:
+        self.cells = list(cells)
+        self.submission_dir = submission_dir
+        self.cell_timeout = float(cell_timeout)
+        self.startup_timeout = self.cell_timeout * max(len(self.cells), 1) + 60
 
     def close(self) -> None:
         if self.proc is not None:

@@ -20,7 +20,7 @@ from typing import Any
 import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from . import config
+from . import config, remote
 from .verify import ERROR, FLAGGED, Verdict, grade_notebook
 
 ENV_FLAG = "CNNLAB_TRUSTED_AUTOGRADE"
@@ -50,6 +50,7 @@ class TrustedExecute(NbGraderPreprocessor):
     def preprocess(self, nb: Any, resources: dict) -> tuple[Any, dict]:
         info = resources.get("nbgrader", {})
         assignment, student, notebook = info["assignment"], info["student"], info["notebook"]
+        remote.PRESTART = True  # one nbgrader process grades a batch: start the next sandbox ahead
         cfg = config.load()
         root = Path(cfg.COURSE_ROOT)
         source = nbformat.read(str(root / "source" / assignment / f"{notebook}.ipynb"), as_version=4)

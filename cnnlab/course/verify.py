@@ -171,7 +171,7 @@ def _run_checks(checks: dict[str, GradedCheck], run: list[str], submission_dir: 
     restarts = 0
     try:
         if not checks:  # the notebook still runs once, for its outputs
-            session = StudentProcess(run, submission_dir, cell_timeout)
+            session = StudentProcess.take(run, submission_dir, cell_timeout)
             try:
                 session.start()
                 outputs = session.cell_outputs
@@ -185,7 +185,7 @@ def _run_checks(checks: dict[str, GradedCheck], run: list[str], submission_dir: 
                 if restarts > 3:
                     verdicts[gid] = Verdict(gid, False, "the notebook's process kept crashing", ERROR)
                     continue
-                session = StudentProcess(run, submission_dir, cell_timeout)
+                session = StudentProcess.take(run, submission_dir, cell_timeout)
                 try:
                     session.start()
                     outputs = outputs or session.cell_outputs
