@@ -90,6 +90,14 @@ def call_answer(fn: Callable[..., Any], *args: Any, what: str) -> Any:
     return result
 
 
+def number(value: Any, what: str) -> float:
+    """``value`` as a float, or a kind message saying a number was expected for ``what``."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise GradingError(f"{what} should be a number, got {value!r}", kind="type") from None
+
+
 def ok(text: str) -> None:
     """Print the confirmation of a right answer."""
     print(f"✓ Correct: {text}")

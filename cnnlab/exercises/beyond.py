@@ -7,18 +7,12 @@ from typing import Any
 
 from cnnlab.checks import GradingError, check_array
 
+from ._core import number as _number
 from ._core import ok as _ok
 from ._core import self_check
 
 __all__ = ["check_discriminator_balance", "check_gram_shape", "check_modified_precision", "check_pck_by_hand",
            "check_transposed_output_size", "check_triplet_by_hand"]
-
-
-def _number(value: Any, what: str) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise GradingError(f"{what} should be a number, got {value!r}", kind="type") from None
 
 
 @self_check

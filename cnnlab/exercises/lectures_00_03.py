@@ -9,6 +9,7 @@ import numpy as np
 from cnnlab.checks import GradingError, check_array
 
 from ._core import call_answer
+from ._core import number as _number
 from ._core import ok as _ok
 from ._core import self_check
 
@@ -38,13 +39,6 @@ def _shape(value: Any, n: int, what: str) -> tuple[int, ...]:
     except (TypeError, ValueError):
         raise GradingError(f"give {what} as a tuple of {n} ints, got {value!r}", kind="type") from None
     return got
-
-
-def _number(value: Any, what: str) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise GradingError(f"{what} should be a number, got {value!r}", kind="type") from None
 
 
 # ----------------------------------------------------------------- lecture 00

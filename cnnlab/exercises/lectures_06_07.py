@@ -9,6 +9,7 @@ import numpy as np
 from cnnlab.checks import GradingError
 
 from ._core import call_answer, self_check
+from ._core import number as _number
 from ._core import ok as _ok
 
 __all__ = [
@@ -16,13 +17,6 @@ __all__ = [
     "check_head_params", "check_iou_by_hand", "check_nms_threshold", "check_precision_recall",
     "check_transfer_choice", "check_xywh_to_xyxy",
 ]
-
-
-def _number(value: Any, what: str) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise GradingError(f"{what} should be a number, got {value!r}", kind="type") from None
 
 
 def _numbers(value: Any, n: int, what: str) -> tuple[float, ...]:
