@@ -173,7 +173,6 @@ def fit(
       measured 3-5x slower. ``None`` keeps torch's setting.
     * ``desc``: the progress bar's label.
     """
-    from tqdm.auto import tqdm
 
     if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs must be a positive int, got {epochs!r}")
