@@ -95,14 +95,21 @@ def main() -> None:
         graded = subprocess.run([sys.executable, "-m", "cnnlab.course", "grade", A, "--jobs", str(args.jobs)],
                                 env=_env(par), text=True, capture_output=True, check=False)
         t_par = time.perf_counter() - start
-        same = _scores(seq) == _scores(par)
+        stock_scores, protected_scores = _scores(seq), _scores(par)
+        same = stock_scores == protected_scores
         print(f"ratio stock/protected: {t_seq / t_par:.2f}x")
         print(f"{args.students} submissions of {A} (wall-clock; a loaded machine makes both slower)")
         print(f"  stock nbgrader autograde:                 {t_seq:7.1f} s  ({t_seq / args.students:.2f} s each)")
         print(f"  cnnlab.course grade --jobs {args.jobs} (protected): {t_par:7.1f} s  "
               f"({t_par / args.students:.2f} s each; exit status {graded.returncode})")
         print(f"  identical per-question scores: {same}")
+        for student in sorted(set(stock_scores) | set(protected_scores)):
+            a, b = stock_scores.get(student, {}), protected_scores.get(student, {})
+            for key in sorted(set(a) | set(b)):
+                if a.get(key) != b.get(key):
+                    print(f"    {student} {key[1]}: stock {a.get(key)}, protected {b.get(key)}")
         if not same:
+            print((par / "course" / "verification" / A / "student00.json").read_text()[:3000])
             sys.exit(1)
     finally:
         shutil.rmtree(base, ignore_errors=True)
