@@ -56,4 +56,4 @@ def test_bad_figure_names_are_rejected():
 
 
 def test_lecture_08_figures_are_registered():
-    assert {"transposed_conv", "unet_layout", "triplet_idea"} <= set(figures.load_all())
+    assert {"transposed_conv_overlaps", "unet_layout", "triplet_idea"} <= set(figures.load_all())

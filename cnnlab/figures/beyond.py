@@ -11,9 +11,9 @@ from . import figure
 BLUE, ORANGE, GREEN, GREY, RED = "#6ea0dc", "#eb7814", "#78be78", "#dddddd", "#dc5050"
 
 
-@figure("transposed_conv")
-def transposed_conv() -> Figure:
-    """Each input pixel stamps a scaled copy of the kernel, stride pixels apart; overlaps add up."""
+@figure("transposed_conv_overlaps")
+def transposed_conv_overlaps() -> Figure:
+    """How many kernel copies overlap on each output pixel: uneven at kernel 3 stride 2 (checkerboard), even at 4."""
     from ..beyond.segmentation import checkerboard_overlap
 
     fig = Figure(figsize=(10.0, 3.4))
