@@ -1,6 +1,7 @@
 """The course machinery without nbgrader: wire format, static reference detection, the sandbox, verification."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -58,6 +59,34 @@ def test_sandbox_hides_the_course_and_drops_privileges(tmp_path):
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["False", "False", "True"]
+
+
+@pytest.mark.course  # starts sandboxed processes: seconds each
+@needs_bwrap
+def test_sandbox_holds_the_student_package_not_the_references():
+    """Inside the sandbox cnnlab is the student package: no references, checks or hidden cases."""
+    import cnnlab
+    from cnnlab.course.sandbox import WORKER_FILES
+
+    course = Path(cnnlab.__file__).resolve().parent / "course"
+    reference_files = [str(p) for p in (course / "reference").rglob("*") if p.is_file()]
+    assert reference_files  # the instructor's install has them
+    code = ("import importlib, json, os, sys\n"
+            "import cnnlab, cnnlab.widgets, cnnlab.course.wire, cnnlab.course._worker, cnnlab.course.probes\n"
+            "failed = []\n"
+            "for name in ('cnnlab.course.reference', 'cnnlab.course.grading', 'cnnlab.course.grading.a2'):\n"
+            "    try:\n        importlib.import_module(name)\n"
+            "    except ModuleNotFoundError:\n        failed.append(name)\n"
+            "course = os.path.dirname(cnnlab.course.__file__)\n"
+            f"visible = [p for p in {reference_files!r} if os.path.exists(p)]\n"
+            "print(json.dumps({'failed': failed, 'visible': visible, 'listing': sorted(os.listdir(course))}))\n")
+    cmd, env = sandbox_command([sys.executable, "-I", "-c", code], workdir=None, chdir="/tmp/work")
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert seen["failed"] == ["cnnlab.course.reference", "cnnlab.course.grading", "cnnlab.course.grading.a2"]
+    assert seen["visible"] == []
+    assert seen["listing"] == sorted(WORKER_FILES)
 
 
 @pytest.mark.course  # starts sandboxed processes: seconds each

@@ -127,6 +127,7 @@ def _preload() -> None:
 
     try:
         import cnnlab  # noqa: F401 - every assignment's set-up cell imports it (and torch with it)
+        import cnnlab.course.probes  # noqa: F401 - before the student's code can rebind cnnlab.models.blocks
     except Exception:  # noqa: BLE001
         pass
 

@@ -1,8 +1,11 @@
 """Run untrusted student code in a bubblewrap sandbox.
 
 The sandbox sees only what grading needs, read-only: the system (/usr, /etc), the
-Python installation and the virtual environment, and the ``cnnlab`` package itself
-(not the repository around it, whose notebooks hold the solutions). It gets a private
+Python installation and the virtual environment, and the student package: ``cnnlab``
+without ``cnnlab.course`` (what the student kit's wheel holds), plus only the worker's own
+modules of ``cnnlab.course`` (:data:`WORKER_FILES`). The references, the checks and the
+hidden cases (``cnnlab.course.reference``, ``cnnlab.course.grading``) and the repository
+around the package (whose notebooks hold the solutions) are not there. It gets a private
 /tmp, a private writable copy of its working directory, no network, its own PID and IPC
 namespaces, an unprivileged uid (``setpriv`` when started as root) and ``prlimit``
 limits on address space, processes and file size. The course directory, the gradebook,
@@ -37,6 +40,9 @@ DEFAULT_FSIZE_BYTES = 256 * 1024**2
 SANDBOX_HOME = "/tmp/home"
 DEFAULT_TMPFS_BYTES = int(os.environ.get("CNNLAB_SANDBOX_TMPFS", 512 * 1024**2))
 INSTALL_HINT = "install bubblewrap (Debian/Ubuntu: sudo apt-get install bubblewrap; Fedora: sudo dnf install bubblewrap)"
+# What the sandboxed worker needs of cnnlab.course (none of them imports anything else of it):
+# the package marker, the worker, the message format and assignment 2's probes.
+WORKER_FILES = ("__init__.py", "_worker.py", "wire.py", "probes.py")
 _FIRST_UID = 200_000
 _uid_lock = threading.Lock()
 _uid_counter = itertools.count()
@@ -69,7 +75,10 @@ def mode() -> str:
 
 
 def readonly_paths() -> list[Path]:
-    """What the sandbox may read: system, Python, the venv and the cnnlab package (nothing else)."""
+    """What the sandbox may read: system, Python, the venv and the cnnlab package (nothing else).
+
+    :func:`sandbox_command` then hides ``cnnlab/course`` but :data:`WORKER_FILES` (see :func:`course_mask`).
+    """
     paths = {Path(p) for p in ("/usr", "/etc", "/opt") if Path(p).exists()}
     for p in (sys.base_prefix, sys.prefix, sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]):
         paths.add(Path(p).resolve())
@@ -81,6 +90,23 @@ def readonly_paths() -> list[Path]:
         if not any(p == q or q in p.parents for q in result):
             result.append(p)
     return result
+
+
+def course_mask() -> list[str]:
+    """bwrap arguments that hide the instructor's ``cnnlab/course`` but the worker's files.
+
+    An empty read-only tmpfs goes over the directory and only :data:`WORKER_FILES` are bound back,
+    so inside the sandbox ``cnnlab`` is the student package and ``cnnlab.course`` holds the worker.
+    """
+    course = Path(cnnlab.__file__).resolve().parent / "course"
+    if not course.is_dir():  # the student package alone: nothing to hide
+        return []
+    args = ["--perms", "0755", "--size", str(1024**2), "--tmpfs", str(course)]
+    for name in WORKER_FILES:
+        path = course / name
+        if path.is_file():
+            args += ["--ro-bind", str(path), str(path)]
+    return args + ["--remount-ro", str(course)]
 
 
 def _limits(memory_bytes: int, nproc: int, fsize_bytes: int) -> list[str]:
@@ -157,6 +183,7 @@ def sandbox_command(
             cmd += ["--perms", "0755", "--dir", str(parent)]
     for path in ro:
         cmd += ["--ro-bind", str(path), str(path)]
+    cmd += course_mask()  # the student package: no references, checks or hidden cases
     for link in ("bin", "lib", "lib64", "sbin"):
         p = Path("/") / link
         if p.is_symlink():

@@ -3,11 +3,12 @@
 Blocks are compared with ``cnnlab.course.reference.blocks`` by giving both modules the same weights:
 each parameter and buffer is filled from a generator seeded by its *name*, which is why the
 assignment fixes the attribute names. The budgeted CNN is graded on the held-out test split of
-``cnnlab.data.digits`` (never used for training), with thresholds for partial credit.
+``cnnlab.data.digits`` (never used for training), with thresholds for partial credit. The probes
+that build a student's block or run the model inside the sandbox live in ``cnnlab.course.probes``
+(the only grading code the sandbox holds).
 """
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -16,9 +17,9 @@ import torch
 from torch import nn
 
 from cnnlab.course.reference import blocks
-from cnnlab.models import blocks as student_blocks
 
-from cnnlab.checks.errors import GradingError, ReferenceUsedError
+from cnnlab.checks.errors import GradingError
+from cnnlab.course.probes import probe_block, probe_model, refuse
 from .functions import Case, check_function, random_cases
 from .spec import GradedCheck, via
 
@@ -28,47 +29,10 @@ BLOCK_REFERENCES = ("cnnlab.course.reference.blocks.ResidualUnit", "cnnlab.cours
                     "cnnlab.models.blocks.Bottleneck", "cnnlab.models.blocks.conv_bn_relu")
 FORBIDDEN_BLOCKS = ("cnnlab.models", "cnnlab.course", "torch.ops", "torch._C", "torchvision", "timm")
 PARAM_BUDGET = 20_000
-# Captured now: while a student's code runs, the names in cnnlab.models.blocks are replaced by traps.
-_REFERENCE_CLASSES = (blocks.ResidualUnit, blocks.SEBlock, blocks.SeparableConv2d, student_blocks.BasicBlock,
-                      student_blocks.SqueezeExcite, student_blocks.DepthwiseSeparableConv, student_blocks.Bottleneck)
+# A student's block may contain neither the references nor the library's blocks (cnnlab.course.probes
+# refuses the latter in the sandbox, where the references do not exist).
+refuse(blocks.ResidualUnit, blocks.SEBlock, blocks.SeparableConv2d)
 ACCURACY_LEVELS = (0.80, 0.90, 0.95)
-
-
-def _fill_by_name(module: nn.Module) -> None:
-    """Give every parameter and buffer values that depend only on its name and shape."""
-    with torch.no_grad():
-        for name, tensor in list(module.named_parameters()) + list(module.named_buffers()):
-            if not tensor.is_floating_point():
-                continue
-            rng = np.random.default_rng(zlib.crc32(name.encode()))
-            values = rng.normal(0.0, 0.3, tuple(tensor.shape))
-            if name.endswith("running_var"):
-                values = np.abs(values) + 0.5
-            tensor.copy_(torch.from_numpy(values))
-
-
-def _uses_reference(module: nn.Module) -> str | None:
-    for sub in module.modules():
-        if isinstance(sub, _REFERENCE_CLASSES):
-            return type(sub).__name__
-    return None
-
-
-def probe_block(cls: Callable[..., nn.Module], args: tuple, x: torch.Tensor) -> tuple:
-    """Build ``cls(*args)`` in float64 with name-seeded weights; return (output in eval mode, parameter names/shapes)."""
-    torch.manual_seed(0)
-    module = cls(*args)
-    if not isinstance(module, nn.Module):
-        raise TypeError(f"{getattr(cls, '__name__', cls)}(...) should build an nn.Module, got {type(module).__name__}")
-    used = _uses_reference(module) if cls not in _REFERENCE_CLASSES else None
-    if used:
-        raise ReferenceUsedError(f"your module contains cnnlab.models.blocks.{used}, the block you are asked to write")
-    module = module.to(x.device).double().eval()
-    _fill_by_name(module)
-    with torch.no_grad():
-        out = module(x.double())
-    names = sorted(f"{n}{tuple(p.shape)}" for n, p in module.named_parameters())
-    return out, "; ".join(names)
 
 
 def _compare_names(got: Any, expected: Any, what: str) -> None:
@@ -142,20 +106,6 @@ def check_separable_conv(SeparableConv2d: Any, hidden: bool = False) -> None:
 
 
 # --- the budgeted CNN -------------------------------------------------------------------------
-
-def probe_model(model: nn.Module) -> tuple:
-    """(number of parameters, predicted labels on the digits test split) of a trained model."""
-    from cnnlab.data.digits import load_digits_tensors
-
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model should be an nn.Module, got {type(model).__name__}")
-    images, _ = load_digits_tensors("test")
-    model = model.cpu().float().eval()
-    with torch.no_grad():
-        logits = model(images)
-    n_params = sum(p.numel() for p in model.parameters())
-    return n_params, logits.argmax(dim=1).numpy()
-
 
 def _budget(model: Any) -> tuple[int, np.ndarray]:
     try:
