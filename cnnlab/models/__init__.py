@@ -14,22 +14,29 @@ from . import blocks
 from .alexnet_nets import AlexNet, alexnet
 from .blocks import BasicBlock, Bottleneck, DepthwiseSeparableConv, InceptionModule, SqueezeExcite, conv_bn_relu
 from .densenet_nets import DenseNet, densenet121
+from .dpn_nets import DualPathBlock
 from .googlenet_nets import GoogLeNet, googlenet
+from .inception_v4_nets import InceptionResNetA, InceptionV4A
 from .lecture_nets import lecture_cnn
 from .lenet_nets import LeNet5, lenet5
 from .mobilenet_nets import MobileNetV1, MobileNetV2, mobilenet_v1, mobilenet_v2
 from .resnet_nets import ResNet, resnet18, resnet34, resnet50
+from .resnext_nets import ResNeXt, resnext50_32x4d
 from .senet_nets import se_resnet18, se_resnet50
 from .summaries import count_macs, count_parameters, layer_macs, summary
 from .vgg_nets import VGG, vgg11, vgg16, vgg19
 from .xception_nets import Xception, xception
+from .zfnet_nets import ZFNet, zfnet
 from .zoo import ILSVRC_HISTORY, ZOO, create, format_table, zoo_table
 
 __all__ = [
     "blocks", "BasicBlock", "Bottleneck", "DepthwiseSeparableConv", "InceptionModule", "SqueezeExcite", "conv_bn_relu",
-    "AlexNet", "DenseNet", "GoogLeNet", "LeNet5", "MobileNetV1", "MobileNetV2", "ResNet", "VGG", "Xception",
+    "DualPathBlock", "InceptionResNetA", "InceptionV4A",
+    "AlexNet", "DenseNet", "GoogLeNet", "LeNet5", "MobileNetV1", "MobileNetV2", "ResNet", "ResNeXt", "VGG",
+    "Xception", "ZFNet",
     "alexnet", "densenet121", "googlenet", "lecture_cnn", "lenet5", "mobilenet_v1", "mobilenet_v2",
-    "resnet18", "resnet34", "resnet50", "se_resnet18", "se_resnet50", "vgg11", "vgg16", "vgg19", "xception",
+    "resnet18", "resnet34", "resnet50", "resnext50_32x4d", "se_resnet18", "se_resnet50", "vgg11", "vgg16", "vgg19",
+    "xception", "zfnet",
     "count_macs", "count_parameters", "layer_macs", "summary",
     "ILSVRC_HISTORY", "ZOO", "create", "format_table", "zoo_table",
 ]

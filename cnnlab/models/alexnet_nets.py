@@ -10,13 +10,31 @@ from __future__ import annotations
 
 from torch import nn
 
-__all__ = ["AlexNet", "alexnet"]
+__all__ = ["AlexNet", "ConvThenDense", "alexnet"]
 
 
-class AlexNet(nn.Module):
+class ConvThenDense(nn.Module):
+    """A conv stack, adaptive average pooling to ``pooled``×``pooled``, then AlexNet's dense head
+    (dropout, ``hidden`` units, dropout, ``hidden`` units, the classifier). ZFNet shares it."""
+
+    def __init__(self, features: nn.Sequential, channels: int, pooled: int, hidden: int, num_classes: int,
+                 dropout: float):
+        super().__init__()
+        self.features = features
+        self.avgpool = nn.AdaptiveAvgPool2d(pooled)
+        self.classifier = nn.Sequential(
+            nn.Dropout(dropout), nn.Linear(channels * pooled * pooled, hidden), nn.ReLU(inplace=True),
+            nn.Dropout(dropout), nn.Linear(hidden, hidden), nn.ReLU(inplace=True),
+            nn.Linear(hidden, num_classes),
+        )
+
+    def forward(self, x):
+        return self.classifier(self.avgpool(self.features(x)).flatten(1))
+
+
+class AlexNet(ConvThenDense):
     def __init__(self, num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5,
                  lrn: bool = False, small: bool = False):
-        super().__init__()
         norm = (lambda: nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0)) if lrn else nn.Identity
         if small:  # for 32x32 inputs: 3x3/5x5 kernels, stride 1, an eighth of the width
             c1, c2, c3, c4, c5, hidden, pooled = 16, 32, 48, 48, 32, 128, 2
@@ -24,22 +42,14 @@ class AlexNet(nn.Module):
         else:
             c1, c2, c3, c4, c5, hidden, pooled = 64, 192, 384, 256, 256, 4096, 6
             stem = [nn.Conv2d(in_channels, c1, 11, stride=4, padding=2)]
-        self.features = nn.Sequential(
+        features = nn.Sequential(
             *stem, nn.ReLU(inplace=True), norm(), nn.MaxPool2d(3, 2),
             nn.Conv2d(c1, c2, 5, padding=2), nn.ReLU(inplace=True), norm(), nn.MaxPool2d(3, 2),
             nn.Conv2d(c2, c3, 3, padding=1), nn.ReLU(inplace=True),
             nn.Conv2d(c3, c4, 3, padding=1), nn.ReLU(inplace=True),
             nn.Conv2d(c4, c5, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2),
         )
-        self.avgpool = nn.AdaptiveAvgPool2d(pooled)
-        self.classifier = nn.Sequential(
-            nn.Dropout(dropout), nn.Linear(c5 * pooled * pooled, hidden), nn.ReLU(inplace=True),
-            nn.Dropout(dropout), nn.Linear(hidden, hidden), nn.ReLU(inplace=True),
-            nn.Linear(hidden, num_classes),
-        )
-
-    def forward(self, x):
-        return self.classifier(self.avgpool(self.features(x)).flatten(1))
+        super().__init__(features, c5, pooled, hidden, num_classes, dropout)
 
 
 def alexnet(num_classes: int = 1000, in_channels: int = 3, small: bool = False, **kwargs) -> AlexNet:

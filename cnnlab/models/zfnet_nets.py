@@ -10,20 +10,21 @@ from __future__ import annotations
 
 from torch import nn
 
+from .alexnet_nets import ConvThenDense
+
 __all__ = ["ZFNet", "zfnet"]
 
 
-class ZFNet(nn.Module):
+class ZFNet(ConvThenDense):
     def __init__(self, num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5, lrn: bool = False,
                  small: bool = False):
-        super().__init__()
         norm = (lambda: nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0)) if lrn else nn.Identity
         if small:  # for 32x32 inputs: stride 1 in the first layer, an eighth of the width
             widths, hidden, pooled, s1 = (12, 32, 48, 48, 32), 128, 2, 1
         else:
             widths, hidden, pooled, s1 = (96, 256, 384, 384, 256), 4096, 6, 2
         c1, c2, c3, c4, c5 = widths
-        self.features = nn.Sequential(
+        features = nn.Sequential(
             nn.Conv2d(in_channels, c1, 7, stride=s1, padding=1), nn.ReLU(inplace=True), norm(),
             nn.MaxPool2d(3, 2, padding=1),
             nn.Conv2d(c1, c2, 5, stride=2), nn.ReLU(inplace=True), norm(), nn.MaxPool2d(3, 2, padding=1),
@@ -31,15 +32,7 @@ class ZFNet(nn.Module):
             nn.Conv2d(c3, c4, 3, padding=1), nn.ReLU(inplace=True),
             nn.Conv2d(c4, c5, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2),
         )
-        self.avgpool = nn.AdaptiveAvgPool2d(pooled)
-        self.classifier = nn.Sequential(
-            nn.Dropout(dropout), nn.Linear(c5 * pooled * pooled, hidden), nn.ReLU(inplace=True),
-            nn.Dropout(dropout), nn.Linear(hidden, hidden), nn.ReLU(inplace=True),
-            nn.Linear(hidden, num_classes),
-        )
-
-    def forward(self, x):
-        return self.classifier(self.avgpool(self.features(x)).flatten(1))
+        super().__init__(features, c5, pooled, hidden, num_classes, dropout)
 
 
 def zfnet(num_classes: int = 1000, in_channels: int = 3, small: bool = False, **kwargs) -> ZFNet:
