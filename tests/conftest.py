@@ -1,15 +1,23 @@
 """Fixtures for every test under tests/: torch's thread count must come back as it was.
 
+This folder is also put on ``sys.path`` so that the shared helper modules (``_helpers``,
+``_lab_page``) import from the sub-folders' tests as well.
+
 A test that changes ``torch.set_num_threads`` without restoring it slows down (or speeds up)
 every test after it, so such a test fails here, naming itself, and the setting is put back.
 Tests that need one thread use the ``one_thread`` fixture.
 """
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import torch
+
+# tests' shared helpers (_helpers, _lab_page) import from every sub-folder too
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 _SESSION_THREADS = torch.get_num_threads()
 

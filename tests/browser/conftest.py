@@ -18,12 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from _lab_page import CHROMIUM_ARGS
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 BIN = Path(sys.executable).parent
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 def _chromium() -> str | None:

@@ -1,28 +1,16 @@
 """The ConvolutionExplorer works in a real browser: JupyterLab (run all of lecture 01) and Voila."""
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
+from _lab_page import (ALL_CELLS_RAN, KERNEL_READY, POSITION_SLIDER, RUN_ALL, explorer_images, explorer_output,
+                       set_slider, wait_for_redraw)
 
 # where screenshots of failures go (the same folder as the fixtures' logs in conftest.py)
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-KERNEL_READY = """() => {
-  const app = window.jupyterapp;
-  const w = app && app.shell.currentWidget;
-  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
-  return !!k && k.connectionStatus === 'connected' && k.status === 'idle';
-}"""
-
-ALL_CELLS_RAN = """() => {
-  const nb = window.jupyterapp.shell.currentWidget.content;
-  const k = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
-  return k.status === 'idle' && nb.widgets.every(c => c.model.type !== 'code' || c.model.executionCount !== null);
-}"""
 
 ERROR_OUTPUTS = """() => {
   const nb = window.jupyterapp.shell.currentWidget.content;
@@ -36,35 +24,12 @@ ERROR_OUTPUTS = """() => {
   return found;
 }"""
 
-POSITION_SLIDER = ".widget-slider:has(.widget-label:text-is('position'))"
-
-
-def _explorer_images(page, container) -> list[str]:
-    return container.locator("img").evaluate_all("els => els.map(e => e.src)")
-
-
-def _set_slider(slider, value: int) -> None:
-    readout = slider.locator(".widget-readout")
-    readout.click()
-    readout.press("Control+a")
-    readout.type(str(value))
-    readout.press("Enter")
-
-
-def _wait_for_change(page, container, before: list[str], timeout: float = 20.0) -> list[str]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        now = _explorer_images(page, container)
-        if now and now != before:
-            return now
-        page.wait_for_timeout(200)
-    return _explorer_images(page, container)
 
 
 def test_lab_runs_lecture_01_and_the_explorer_reacts(lab_server, page):
     page.goto(f"{lab_server.url}/lab/tree/notebooks/01_convolution.ipynb?token={lab_server.token}")
     page.wait_for_function(KERNEL_READY, timeout=90_000, polling=250)
-    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    page.evaluate(RUN_ALL)
     slider = page.locator(POSITION_SLIDER).first
     slider.wait_for(state="visible", timeout=120_000)
     page.wait_for_function(ALL_CELLS_RAN, timeout=180_000, polling=500)
@@ -75,15 +40,15 @@ def test_lab_runs_lecture_01_and_the_explorer_reacts(lab_server, page):
     assert not errors, f"cells raised: {errors}"
     assert tracebacks.count() == 0, tracebacks.first.inner_text()
 
-    explorer = page.locator(".jp-OutputArea-output", has=page.locator(POSITION_SLIDER)).first
+    explorer = explorer_output(page)
     explorer.scroll_into_view_if_needed()
     explorer.locator("img").first.wait_for(state="visible")
-    before = _explorer_images(page, explorer)
+    before = explorer_images(explorer)
     assert len(before) >= 2 and all(src.startswith(("blob:", "data:image/png")) for src in before), before
     page.screenshot(path=str(ARTIFACTS / "lab_explorer_before.png"))
 
-    _set_slider(slider, 9)
-    after = _wait_for_change(page, explorer, before)
+    set_slider(slider, 9)
+    after = wait_for_redraw(page, explorer, before)
     explorer.screenshot(path=str(ARTIFACTS / "lab_explorer_after.png"))
     assert after != before, "the explorer's pictures did not change after moving the position slider"
     assert "output[2, 1]" in explorer.inner_text()  # position 9 of a 4x4 output is cell (2, 1)
@@ -94,12 +59,12 @@ def test_voila_renders_the_explorer_and_it_reacts(voila_server, page):
     page.goto(voila_server.url, timeout=90_000)
     slider = page.locator(POSITION_SLIDER).first
     slider.wait_for(state="visible", timeout=90_000)
-    explorer = page.locator(".jp-OutputArea-output", has=page.locator(POSITION_SLIDER)).first
+    explorer = explorer_output(page)
     explorer.locator("img").first.wait_for(state="visible")
-    before = _explorer_images(page, explorer)
+    before = explorer_images(explorer)
     assert len(before) >= 2, before
-    _set_slider(slider, 5)
-    after = _wait_for_change(page, explorer, before)
+    set_slider(slider, 5)
+    after = wait_for_redraw(page, explorer, before)
     page.screenshot(path=str(ARTIFACTS / "voila_explorer.png"), full_page=True)
     assert after != before, "the explorer's pictures did not change after moving the position slider in Voila"
     assert "output[1, 1]" in explorer.inner_text()

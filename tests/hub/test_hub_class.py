@@ -11,31 +11,21 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import nbformat
 import pytest
 
 import hubctl
+from _a1_mistakes import MISTAKES
 from _hubclass import ROOT, Klass
+from _lab_page import (ALL_CELLS_RAN, CHROMIUM_ARGS, KERNEL_READY, POSITION_SLIDER, RUN_ALL, explorer_images,
+                       explorer_output, set_slider, wait_for_redraw)
 
 pytestmark = [pytest.mark.slow]
 
 A = "a1_conv_from_scratch"
 SOURCE = ROOT / "notebooks" / "assignments" / A / f"{A}.ipynb"
-# One wrong answer: pools over the channel axis instead of the spatial ones.
-WRONG_AVG_POOL = '''
-def avg_pool_forward(x, size, stride=None):
-    stride = stride or size
-    n, c, h, w = x.shape
-    co, ho = (c - size) // stride + 1, (h - size) // stride + 1
-    out = np.zeros((n, co, ho, w))
-    for i in range(co):
-        for j in range(ho):
-            out[:, i, j, :] = x[:, i*stride:i*stride+size, j*stride:j*stride+size, :].mean(axis=(1, 2))
-    return out
-'''
 
 
 def _ok(response, what: str) -> dict | list:
@@ -118,7 +108,7 @@ def test_class_round_trip(klass: Klass):
     # Each student sees it in the assignment list, fetches it, answers and submits.
     solutions = _solutions()
     answers = {klass.students[0]: solutions, klass.students[1]: {},
-               klass.students[2]: {**solutions, "avg_pool_forward": WRONG_AVG_POOL}}
+               klass.students[2]: {**solutions, "avg_pool_forward": MISTAKES["avg_pool_forward"]}}
     for student in klass.students:
         listed = _ok(hub.user_request(student, "GET", "assignments", params={"course_id": "cnnlab"}), "list")
         assert [a["assignment_id"] for a in listed["value"] if a["status"] == "released"] == [A]
@@ -211,18 +201,6 @@ def test_students_are_kept_apart(klass: Klass):
     assert "idle-culler" in services
 
 
-KERNEL_READY = """() => {
-  const app = window.jupyterapp;
-  const w = app && app.shell.currentWidget;
-  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
-  return !!k && k.connectionStatus === 'connected' && k.status === 'idle';
-}"""
-ALL_CELLS_RAN = """() => {
-  const w = window.jupyterapp.shell.currentWidget;
-  return w.sessionContext.session.kernel.status === 'idle' &&
-         w.content.widgets.every(c => c.model.type !== 'code' || c.model.executionCount !== null);
-}"""
-POSITION_SLIDER = ".widget-slider:has(.widget-label:text-is('position'))"
 
 
 @pytest.mark.browser
@@ -232,10 +210,8 @@ def test_student_opens_lecture_01_in_chromium(klass: Klass):
         pytest.skip("no Chromium (apt-get install chromium)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (no browser download)")
     hub, student = klass.hub, klass.students[1]
-    args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"]
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=args)
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
             page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
             page.set_default_timeout(60_000)
@@ -246,25 +222,17 @@ def test_student_opens_lecture_01_in_chromium(klass: Klass):
             page.wait_for_url(f"**/user/{student}/lab**", timeout=120_000)
             page.goto(f"{hub.url}/user/{student}/lab/tree/lectures/01_convolution.ipynb")
             page.wait_for_function(KERNEL_READY, timeout=120_000, polling=250)
-            page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+            page.evaluate(RUN_ALL)
             slider = page.locator(POSITION_SLIDER).first
             slider.wait_for(state="visible", timeout=180_000)
             page.wait_for_function(ALL_CELLS_RAN, timeout=180_000, polling=500)
-            explorer = page.locator(".jp-OutputArea-output", has=page.locator(POSITION_SLIDER)).first
+            explorer = explorer_output(page)
             explorer.scroll_into_view_if_needed()
             explorer.locator("img").first.wait_for(state="visible")
-            before = explorer.locator("img").evaluate_all("els => els.map(e => e.src)")
-            readout = slider.locator(".widget-readout")
-            readout.click()
-            readout.press("Control+a")
-            readout.type("5")
-            readout.press("Enter")
-            deadline = time.monotonic() + 30
-            after = before
-            while time.monotonic() < deadline and after == before:
-                page.wait_for_timeout(200)
-                after = explorer.locator("img").evaluate_all("els => els.map(e => e.src)")
+            before = explorer_images(explorer)
+            set_slider(slider, 5)
+            after = wait_for_redraw(page, explorer, before, timeout=30)
             assert after != before, "the ConvolutionExplorer did not redraw after the slider moved"
-            assert readout.inner_text().strip() == "5"
+            assert slider.locator(".widget-readout").inner_text().strip() == "5"
         finally:
             browser.close()
