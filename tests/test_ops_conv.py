@@ -323,18 +323,62 @@ def test_fast_conv_in_chunks_of_images_matches_torch(name, dtype, images_per_chu
             np.testing.assert_allclose(got, ref, **tol)
 
 
-@pytest.mark.parametrize("images_per_chunk", [1, 2, 3, 7, 100])
-def test_image_chunks_cover_the_batch_in_order(images_per_chunk, monkeypatch):
+# (images per chunk allowed by CHUNK_BYTES, threads to share among) -> chunk sizes for a batch of 7
+CHUNK_SPLITS = {
+    (1, 1): [1] * 7,
+    (2, 1): [2, 2, 1, 2],  # four chunks of at most two, as even as 7 allows
+    (3, 1): [2, 3, 2],
+    (3, 2): [2, 2, 1, 2],  # three chunks would leave one thread idle at the end: four
+    (7, 1): [7],
+    (100, 2): [4, 3],  # one chunk would fit, but two threads want two
+    (100, 16): [1] * 7,  # never an empty chunk
+}
+
+
+@pytest.mark.parametrize("images_per_chunk, parts", sorted(CHUNK_SPLITS))
+def test_image_chunks_cover_the_batch_in_order(images_per_chunk, parts, monkeypatch):
     case = CHUNKED_CASES["pointwise_stride3"]
     n = case["shape"][0]
     monkeypatch.setattr(FAST_MODULE, "CHUNK_BYTES", images_per_chunk * patch_bytes_per_image(case, 8))
     x = np.zeros(case["shape"][:4])
     w = np.zeros((case["shape"][4], case["shape"][1], *case["shape"][5:]))
     *_, geo = prepare_conv(x, w, None, {"stride": case["stride"]})
-    chunks = FAST_MODULE._image_chunks(n, x.shape[1], geo, x.itemsize)
-    assert [list(range(n))[s] for s in chunks] == [
-        list(range(start, min(start + images_per_chunk, n))) for start in range(0, n, images_per_chunk)
-    ]
+    chunks = FAST_MODULE._image_chunks(n, x.shape[1], geo, x.itemsize, parts=parts)
+    assert [s.stop - s.start for s in chunks] == CHUNK_SPLITS[images_per_chunk, parts]
+    assert [i for s in chunks for i in range(n)[s]] == list(range(n))
+
+
+def test_chunks_are_shared_among_threads_with_a_single_threaded_blas():
+    """With a budget of 2 BLAS threads, the chunks run on 2 Python threads, each seeing a 1-thread
+    BLAS; the budget is back to 2 afterwards, and the result is the 1-thread result."""
+    import threading
+
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    def blas_threads():
+        return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
+    barrier = threading.Barrier(2, timeout=10)  # both chunks must be in flight at once
+
+    def work(chunk):
+        barrier.wait()
+        return threading.get_ident(), blas_threads()
+
+    with threadpool_limits(2, user_api="blas"):
+        seen = FAST_MODULE._on_every_core(work, [slice(0, 1), slice(1, 2)])
+        assert blas_threads() == {2}
+        rng = np.random.default_rng(3)
+        x, w = rng.standard_normal((6, 3, 9, 9)), rng.standard_normal((4, 3, 3, 3))
+        out_two, cache = reference.conv2d_fast_forward(x, w, None, {"padding": 1})
+        grads_two = reference.conv2d_fast_backward(np.ones_like(out_two), cache)
+    assert len({ident for ident, _ in seen}) == 2
+    assert all(inside == {1} for _, inside in seen)
+    with threadpool_limits(1, user_api="blas"):
+        out_one, cache = reference.conv2d_fast_forward(x, w, None, {"padding": 1})
+        grads_one = reference.conv2d_fast_backward(np.ones_like(out_one), cache)
+    np.testing.assert_allclose(out_two, out_one, rtol=0, atol=1e-12)
+    for two, one in zip(grads_two[:2], grads_one[:2]):
+        np.testing.assert_allclose(two, one, rtol=0, atol=1e-12)
 
 
 def test_image_chunks_hold_at_least_one_image(monkeypatch):

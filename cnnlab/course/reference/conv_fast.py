@@ -1,102 +1,157 @@
-"""Reference (instructor only): vectorised 2-D convolution, im2col with stride tricks,
-a cache-sized batch of images at a time.
+"""Reference (instructor only): vectorised 2-D convolution by im2col, a few images per
+matrix product, the batch shared among the cores.
 
 Answers assignment 1's ``conv_forward_fast`` (and its backward); never shipped to students.
 
-The trick ("im2col"): copy every patch the kernel will visit into one row of
-a matrix, so that the whole layer becomes a single matrix product
+The trick ("im2col"): copy every patch the kernel will visit into one column of
+a matrix, so that the whole layer becomes one matrix product per image
 
-    out = cols @ W      cols: (N·Ho·Wo, kh·kw·C),   W: (kh·kw·C, K)
+    out[n] = W @ cols[n]      W: (K, C·kh·kw),   cols[n]: (C·kh·kw, Ho·Wo)
 
-row r of ``out`` holding the K filter responses at one output position. With
-groups there is one such product per group (numpy's ``matmul`` runs them as one
-batched call). ``sliding_window_view`` builds all patches as a *view* of the
-padded input, without copying; only the reshape into a matrix copies.
+column j of ``cols[n]`` holding the patch under output pixel j, flattened in
+the order of ``w[k].ravel()``; ``W`` is just ``w.reshape(K, -1)``. With groups
+there is one such product per group. Building ``cols`` loops over the kh·kw
+kernel taps, never over pixels: for tap (u, v), the rows (c, u, v) of every
+column are one strided slice of the padded input.
 
-Two layout choices make it fast (measured with float32 on 2 threads against
-``torch.nn.functional.conv2d``, see ``benchmarks/conv_bench.py``):
+Three choices make it fast (measured with float32 against
+``torch.nn.functional.conv2d`` on the same number of threads, see
+``benchmarks/conv_bench.py``):
 
-* Channels last. The padded input is stored (N, H, W, C), so each patch row is
-  gathered from contiguous runs of kw·C numbers, and the long N·Ho·Wo axis
-  comes first in the product, the shape OpenBLAS multiplies fastest (the
-  channels-first product W @ colsᵀ was 1.5–2× slower).
+* Channels first, one column per output pixel. The product ``W @ cols[n]`` is
+  then already the (K, Ho·Wo) block of the output in (N, K, Ho, Wo) order, so a
+  batched ``matmul`` writes it straight into the result: no transpose back. Each
+  slice copied into ``cols`` is a run of Wo contiguous numbers.
 * A few images at a time. The patch matrix is kh·kw times larger than the
-  input (19 MB for 32 images of 16×32×32 and a 3×3 kernel). Built for the
-  whole batch it is written out to main memory and read back by the product;
-  built for a few MiB of rows at a time (:func:`_image_chunks`) it is still in
-  the processor's cache when the product reads it, and each chunk's result is
-  written back channels first, with the bias, while it is in cache too. With
-  the per-tap products below this took the benchmark's two layers from 3.9 to
-  2.6 ms and 14 to 8 ms forward, 9.5 to 6 ms and 30 to 16 ms backward (2
-  threads; PyTorch: 0.9, 8, 1.9 and 10–17 ms). The Python loop runs over chunks
-  of images, never over pixels; chunks are not made smaller than that, since
-  every product call makes the BLAS threads meet, which costs a lot when
-  other programs share the cores.
+  input (19 MB for 32 images of 16×32×32 and a 3×3 kernel). Built for a few
+  MiB of columns at a time (:func:`_image_chunks`) it is still in the
+  processor's cache when the product reads it.
+* Every core. PyTorch spreads all of a convolution over its threads; numpy
+  runs only the matrix product on several threads and every copy on one. So
+  the chunks are shared among as many Python threads as the BLAS may use
+  (:func:`_on_every_core`), each running a single-threaded product: copies and
+  products then use all the cores. numpy releases the interpreter lock while
+  it copies and multiplies, so the threads really run at the same time.
 
-The backward pass rebuilds each chunk's patch matrix from the padded input
-kept in the forward pass's ``cache`` tuple (cheaper than keeping a matrix kh·kw times the input) and
-reuses the products: dW = colsᵀ @ dout, and for dx one product per kernel tap,
-dout @ W[:, :, u, v], the gradient that flows through tap (u, v). Adding those
-back onto the image ("col2im") is one strided slice per tap — a loop over
-kernel offsets, never over pixels — and with one product per tap each slice
-receives one contiguous block (a single product dout @ Wᵀ would interleave
-the taps and make the adds three times slower).
+The backward pass rebuilds each chunk's patch matrix from ``x`` (cheaper than
+keeping a matrix kh·kw times the input) and reuses the two products:
+dW = dout @ colsᵀ, and dcols = Wᵀ @ dout, the gradient of every patch entry.
+Adding dcols back onto the image ("col2im") is the copy of the forward pass in
+reverse: one strided slice per kernel tap, ``+=`` instead of ``=``.
 """
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from threadpoolctl import ThreadpoolController
 
 from cnnlab.ops._validate import as_pair
 from cnnlab.ops.geometry import Window, prepare_conv
 
 CHUNK_BYTES = 4 << 20
-"""Target size of one chunk's patch matrix: well inside a current CPU's last-level cache
-(32 MiB on the benchmark machine), large enough that the products are few."""
+"""Target size of one chunk's patch matrix: a few MiB, inside a current CPU's last-level cache
+(32 MiB on the benchmark machine) even with one chunk per core, large enough that products are few."""
 
 
-def _pad_channels_last(x: np.ndarray, geo: Window) -> np.ndarray:
-    """x (N, C, H, W) zero-padded and moved to (N, Hp, Wp, C) in one copy."""
-    n, c, h, w = x.shape
+# --- sharing chunks among the cores ---------------------------------------------------------
+
+@functools.cache
+def _blas() -> ThreadpoolController:
+    """numpy's BLAS libraries, found once (looking them up takes milliseconds)."""
+    return ThreadpoolController().select(user_api="blas")
+
+
+@functools.cache
+def _pool(workers: int) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cnnlab-conv")
+
+
+def _thread_budget() -> int:
+    """How many threads numpy's BLAS may use now (1 when it cannot be told)."""
+    return max((lib.num_threads for lib in _blas().lib_controllers), default=1)
+
+
+def _on_every_core(work: Callable[[slice], Any], chunks: Sequence[slice]) -> list:
+    """``[work(chunk) for chunk in chunks]``, shared among as many threads as the BLAS may use.
+
+    While the threads run, each BLAS call is single-threaded (the thread budget is spent on
+    the Python threads instead); the BLAS's own setting is restored afterwards.
+    """
+    workers = min(_thread_budget(), len(chunks))
+    if workers <= 1:
+        return [work(chunk) for chunk in chunks]
+    with _blas().limit(limits=1):
+        return list(_pool(workers).map(work, chunks))
+
+
+def _image_chunks(n: int, channels: int, geo: Window, itemsize: int, parts: int = 1) -> list[slice]:
+    """Consecutive slices of the batch, each with a patch matrix of at most about CHUNK_BYTES
+    (but at least one image); their number is a multiple of ``parts`` where the batch allows,
+    and their sizes differ by at most one image, so that ``parts`` threads get equal shares."""
+    (kh, kw), (ho, wo) = geo.kernel, geo.out_hw
+    bytes_per_image = ho * wo * kh * kw * channels * itemsize
+    images_per_chunk = max(1, CHUNK_BYTES // max(1, bytes_per_image))
+    count = -(-n // images_per_chunk)  # ceil
+    count = min(n, -(-count // parts) * parts)
+    bounds = [round(i * n / count) for i in range(count + 1)]
+    return [slice(start, stop) for start, stop in zip(bounds[:-1], bounds[1:])]
+
+
+# --- im2col and col2im -------------------------------------------------------------------
+
+def _pad(x: np.ndarray, geo: Window) -> np.ndarray:
+    """x (n, C, H, W) with zeros around: (n, C, Hp, Wp)."""
     top, _, left, _ = geo.pads
-    x_pad = np.zeros((n, *geo.padded_hw, c), dtype=x.dtype)
-    x_pad[:, top : top + h, left : left + w, :] = x.transpose(0, 2, 3, 1)
+    h, w = geo.in_hw
+    x_pad = np.zeros((*x.shape[:2], *geo.padded_hw), dtype=x.dtype)
+    x_pad[:, :, top : top + h, left : left + w] = x
     return x_pad
 
 
-def _image_chunks(n: int, channels: int, geo: Window, itemsize: int) -> list[slice]:
-    """Slices of the batch whose patch matrices are about CHUNK_BYTES each (at least one image)."""
-    (kh, kw), (ho, wo) = geo.kernel, geo.out_hw
-    bytes_per_image = ho * wo * kh * kw * channels * itemsize
-    step = max(1, CHUNK_BYTES // max(1, bytes_per_image))
-    return [slice(start, min(start + step, n)) for start in range(0, n, step)]
+def _tap_slices(geo: Window, u: int, v: int) -> tuple[slice, slice]:
+    """Rows and columns of the padded input that kernel tap (u, v) meets, one per output pixel:
+    output pixel (i, j) sees input pixel (i·sh + u·dh, j·sw + v·dw)."""
+    (sh, sw), (dh, dw), (ho, wo) = geo.stride, geo.dilation, geo.out_hw
+    return (slice(u * dh, u * dh + (ho - 1) * sh + 1, sh), slice(v * dw, v * dw + (wo - 1) * sw + 1, sw))
 
 
-def _patch_view(x_pad_nhwc: np.ndarray, geo: Window) -> np.ndarray:
-    """Every patch, as a view of the padded input (nothing copied): (N, Ho, Wo, G, kh, kw, C/G)."""
-    n, c = x_pad_nhwc.shape[0], x_pad_nhwc.shape[3]
-    g, (kh, kw), (ho, wo) = geo.groups, geo.kernel, geo.out_hw
-    (sh, sw), (dh, dw) = geo.stride, geo.dilation
-    view = sliding_window_view(x_pad_nhwc, geo.effective, axis=(1, 2))  # (N, ., ., C, eff_h, eff_w)
-    view = view[:, : (ho - 1) * sh + 1 : sh, : (wo - 1) * sw + 1 : sw, :, ::dh, ::dw]
-    return view.reshape(n, ho, wo, g, c // g, kh, kw).transpose(0, 1, 2, 3, 5, 6, 4)
+def _patch_columns(x_pad: np.ndarray, geo: Window) -> np.ndarray:
+    """The patch matrix of a few padded images: (G, C/G·kh·kw, n·Ho·Wo), one column per output pixel.
 
-
-def _patch_matrix(patches: np.ndarray) -> np.ndarray:
-    """Patches (n, Ho, Wo, G, kh, kw, C/G) as rows, one matrix per group: (G, n·Ho·Wo, kh·kw·C/G).
-
-    This is the one copy of im2col.
+    This is the one copy of im2col: one strided slice of the input per kernel tap.
     """
-    n, ho, wo, g, kh, kw, cg = patches.shape
-    return patches.transpose(3, 0, 1, 2, 4, 5, 6).reshape(g, n * ho * wo, kh * kw * cg)
+    n, c = x_pad.shape[:2]
+    g, (kh, kw), (ho, wo) = geo.groups, geo.kernel, geo.out_hw
+    size = n * ho * wo
+    # Rows a little longer than needed: rows a power of two bytes apart (4 KiB for 1024 pixels)
+    # compete for the same cache sets and make the product up to 20 % slower.
+    cols = np.empty((c, kh, kw, size + 16), dtype=x_pad.dtype)[..., :size]
+    for u in range(kh):
+        for v in range(kw):
+            rows, columns = _tap_slices(geo, u, v)
+            cols[:, u, v].reshape(c, n, ho, wo)[...] = x_pad[:, :, rows, columns].transpose(1, 0, 2, 3)
+    return cols.reshape(g, c // g * kh * kw, size)
 
 
-def _weight_matrix(w: np.ndarray, groups: int) -> np.ndarray:
-    """w (K, C/G, kh, kw) as (G, kh·kw·C/G, K/G), rows ordered like the patch rows."""
-    k, cg, kh, kw = w.shape
-    return w.reshape(groups, k // groups, cg, kh, kw).transpose(0, 3, 4, 2, 1).reshape(groups, kh * kw * cg, k // groups)
+def _add_patch_columns(dcols: np.ndarray, dx_pad: np.ndarray, geo: Window) -> None:
+    """col2im: add the gradient of every patch entry, (G, C/G·kh·kw, n·Ho·Wo), onto the padded
+    images (n, C, Hp, Wp) it was copied from, in place: :func:`_patch_columns` in reverse."""
+    n, c = dx_pad.shape[:2]
+    (kh, kw), (ho, wo) = geo.kernel, geo.out_hw
+    dcols = dcols.reshape(c, kh, kw, n, ho, wo)
+    for u in range(kh):
+        for v in range(kw):
+            rows, columns = _tap_slices(geo, u, v)
+            dx_pad[:, :, rows, columns] += dcols[:, u, v].transpose(1, 0, 2, 3)
+
+
+def _weight_rows(w: np.ndarray, groups: int) -> np.ndarray:
+    """w (K, C/G, kh, kw) as one matrix per group, (G, K/G, C/G·kh·kw): each filter is a row."""
+    return w.reshape(groups, w.shape[0] // groups, -1)
 
 
 def im2col(
@@ -107,7 +162,7 @@ def im2col(
     Row ``(n·Ho + i)·Wo + j`` is the patch under output pixel (i, j) of image n,
     flattened in (C, kh, kw) order — the order of ``w[k].ravel()`` — so that
     ``im2col(x, ...) @ w.reshape(K, -1).T`` is the convolution's output in
-    (N·Ho·Wo, K) form.
+    (N·Ho·Wo, K) form. (The fast convolution uses its transpose, one column per patch.)
     """
     x = np.asarray(x)
     kh, kw = as_pair(kernel_size, "kernel_size")
@@ -115,10 +170,12 @@ def im2col(
     probe = np.zeros((1, c, kh, kw))  # a stand-in weight, so the usual checks run
     params = {"stride": stride, "padding": padding, "dilation": dilation}
     x, _, _, geo = prepare_conv(x, probe, None, params)
-    rows = _patch_matrix(_patch_view(_pad_channels_last(x, geo), geo))[0]  # (N·Ho·Wo, kh·kw·C)
-    n_rows = rows.shape[0]
-    return np.ascontiguousarray(rows.reshape(n_rows, kh * kw, c).transpose(0, 2, 1)).reshape(n_rows, -1)
+    n, (ho, wo) = x.shape[0], geo.out_hw
+    cols = _patch_columns(_pad(x, geo), geo)[0]  # (C·kh·kw, N·Ho·Wo): pixels of image 0, then image 1, ...
+    return np.ascontiguousarray(cols.T).reshape(n * ho * wo, -1)
 
+
+# --- the layer -----------------------------------------------------------------------------
 
 def conv2d_fast_forward(
     x: np.ndarray, w: np.ndarray, b: np.ndarray | None, params: dict | None = None
@@ -131,67 +188,49 @@ def conv2d_fast_forward(
     x, w, b, geo = prepare_conv(x, w, b, params)
     n, c, k, g = x.shape[0], x.shape[1], w.shape[0], geo.groups
     ho, wo = geo.out_hw
-    w_mat = _weight_matrix(w, g)  # (G, kh·kw·C/G, K/G)
-    bias = np.zeros(k, dtype=x.dtype) if b is None else b
-    x_pad = _pad_channels_last(x, geo)
-    patches = _patch_view(x_pad, geo)  # all patches, a view: nothing copied yet
+    w_rows = _weight_rows(w, g)  # (G, K/G, C/G·kh·kw)
     out = np.empty((n, k, ho, wo), dtype=x.dtype)
-    for chunk in _image_chunks(n, c, geo, x.itemsize):
-        prod = np.matmul(_patch_matrix(patches[chunk]), w_mat)  # (G, rows, K/G), still in cache
-        prod = prod.reshape(g, -1, ho, wo, k // g).transpose(1, 0, 4, 2, 3)  # (n, G, K/G, Ho, Wo)
-        out_chunk = out[chunk].reshape(prod.shape)  # a view into out
-        np.add(prod, bias.reshape(g, k // g, 1, 1), out=out_chunk)  # back to channels first, plus bias
-    cache = (x.shape, w, b, geo, x_pad, w_mat)
+
+    def one_chunk(chunk: slice) -> None:
+        cols = _patch_columns(_pad(x[chunk], geo), geo)  # (G, C/G·kh·kw, n·Ho·Wo), in cache
+        per_image = cols.reshape(g, -1, chunk.stop - chunk.start, ho * wo).transpose(2, 0, 1, 3)
+        out_chunk = out[chunk].reshape(-1, g, k // g, ho * wo)  # a view into out
+        np.matmul(w_rows, per_image, out=out_chunk)  # (n, G, K/G, Ho·Wo): already channels first
+        if b is not None:
+            out_chunk += b.reshape(g, k // g, 1)
+
+    _on_every_core(one_chunk, _image_chunks(n, c, geo, x.itemsize, parts=_thread_budget()))
+    cache = (x, w, b, geo)
     return out, cache
-
-
-def _col2im_add(dtaps: np.ndarray, dx_pad_nhwc: np.ndarray, geo: Window) -> None:
-    """Add the gradients of the kernel taps (G, kh·kw, n·Ho·Wo, C/G) onto a padded (n, Hp, Wp, C) image, in place.
-
-    Tap (u, v) of output pixel (i, j) came from input pixel (i·sh + u·dh, j·sw + v·dw):
-    one strided slice per tap, the same slice for every output pixel.
-    """
-    n, c = dx_pad_nhwc.shape[0], dx_pad_nhwc.shape[3]
-    g, (kh, kw), (ho, wo) = geo.groups, geo.kernel, geo.out_hw
-    (sh, sw), (dh, dw) = geo.stride, geo.dilation
-    # -> (kh, kw, n, Ho, Wo, G, C/G); with one group each tap is one contiguous block
-    taps = dtaps.reshape(g, kh, kw, n, ho, wo, c // g).transpose(1, 2, 3, 4, 5, 0, 6)
-    for u in range(kh):
-        for v in range(kw):
-            rows = slice(u * dh, u * dh + (ho - 1) * sh + 1, sh)
-            cols = slice(v * dw, v * dw + (wo - 1) * sw + 1, sw)
-            dx_pad_nhwc[:, rows, cols, :] += taps[u, v].reshape(n, ho, wo, c)
 
 
 def conv2d_fast_backward(
     dout: np.ndarray, cache: tuple
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Backward pass: ``(dx, dw, db)`` (db is None when the layer has no bias)."""
-    x_shape, w, b, geo, x_pad, w_mat = cache
-    n, c, h, w_in = x_shape
+    x, w, b, geo = cache
+    n, c = x.shape[:2]
     k, g = w.shape[0], geo.groups
     ho, wo = geo.out_hw
     dout = np.asarray(dout, dtype=w.dtype)
     if dout.shape != (n, k, ho, wo):
         raise ValueError(f"dout must have the shape of the forward output {(n, k, ho, wo)}, got {dout.shape}")
-    top, _, left, _ = geo.pads
-    kh, kw = geo.kernel
-    w_taps = w.reshape(g, k // g, c // g, kh * kw).transpose(0, 3, 1, 2)  # (G, kh·kw, K/G, C/G)
-    dw_mat = np.zeros_like(w_mat)  # (G, kh·kw·C/G, K/G)
-    patches = _patch_view(x_pad, geo)
-    dx = np.empty(x_shape, dtype=w.dtype)
-    for chunk in _image_chunks(n, c, geo, w.itemsize):
-        cols = _patch_matrix(patches[chunk])  # rebuilt as in the forward pass (cheaper than keeping them)
-        # dout as (G, rows, K/G), the layout of the forward product (a copy, in cache)
-        d_rows = dout[chunk].reshape(-1, g, k // g, ho, wo).transpose(1, 0, 3, 4, 2).reshape(g, -1, k // g)
-        dw_mat += np.matmul(cols.transpose(0, 2, 1), d_rows)
-        dx_chunk = dx[chunk]  # a view into dx
-        dx_pad = np.zeros((len(dx_chunk), *geo.padded_hw, c), dtype=w.dtype)
-        _col2im_add(np.matmul(d_rows[:, None], w_taps), dx_pad, geo)  # one product per tap
-        dx_chunk[...] = dx_pad[:, top : top + h, left : left + w_in, :].transpose(0, 3, 1, 2)
-    dw = dw_mat.reshape(g, kh, kw, w.shape[1], k // g).transpose(0, 4, 3, 1, 2).reshape(w.shape)
+    w_rows = _weight_rows(w, g)  # (G, K/G, C/G·kh·kw)
+    dx = np.empty_like(x)
+
+    def one_chunk(chunk: slice) -> np.ndarray:
+        cols = _patch_columns(_pad(x[chunk], geo), geo)  # rebuilt as in the forward pass
+        # dout as (G, K/G, n·Ho·Wo), the layout of the forward product
+        d_rows = dout[chunk].reshape(-1, g, k // g, ho * wo).transpose(1, 2, 0, 3).reshape(g, k // g, -1)
+        dx_pad = np.zeros((chunk.stop - chunk.start, c, *geo.padded_hw), dtype=x.dtype)
+        _add_patch_columns(np.matmul(w_rows.transpose(0, 2, 1), d_rows), dx_pad, geo)
+        dx[chunk] = geo.unpad(dx_pad)
+        return np.matmul(d_rows, cols.transpose(0, 2, 1))  # this chunk's share of dW: (G, K/G, C/G·kh·kw)
+
+    chunks = _image_chunks(n, c, geo, x.itemsize, parts=_thread_budget())
+    dw = sum(_on_every_core(one_chunk, chunks)).reshape(w.shape)
     db = None if b is None else dout.sum(axis=(0, 2, 3))
-    return dx, np.ascontiguousarray(dw), db
+    return dx, dw, db
 
 
 def conv2d_fast(x: Any, w: Any, b: Any = None, **params: Any) -> np.ndarray:
