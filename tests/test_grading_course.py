@@ -195,25 +195,93 @@ def test_static_analysis_survives_random_garbage():
 
 # --- the wire format: bounded, no pickle, no recursion -------------------------------------------------------
 
+def _frame(text: bytes, data: bytes = b"") -> bytes:
+    """A message as a (possibly hostile) worker would write it: header, JSON, array bytes."""
+    import struct
+
+    return struct.pack("<QQ", len(text), len(data)) + text + data
+
+
+def _receive_frame(frame: bytes) -> dict:
+    import os
+    import threading
+
+    read, write = os.pipe()
+    writer = threading.Thread(target=lambda: (os.write(write, frame), os.close(write)))
+    writer.start()
+    try:
+        return wire.receive(read)
+    finally:
+        writer.join()
+        os.close(read)
+
+
+def test_wire_sends_arrays_as_raw_bytes_after_the_json():
+    import os
+    import threading
+
+    x = np.arange(12, dtype=np.float32).reshape(3, 4)
+    read, write = os.pipe()
+    sender = threading.Thread(target=lambda: (wire.send(write, {"x": wire.encode(x), "n": 3}), os.close(write)))
+    sender.start()
+    raw = b""
+    while chunk := os.read(read, 1 << 16):
+        raw += chunk
+    sender.join()
+    os.close(read)
+    text_len, data_len = np.frombuffer(raw[:16], dtype="<u8")
+    assert data_len == x.nbytes and raw[16 + text_len:] == x.tobytes()  # the array, byte for byte
+    assert b"base64" not in raw and b"__nd__" in raw[16 : 16 + text_len]
+    back = _receive_frame(raw)
+    assert back["n"] == 3
+    got = wire.decode(back["x"])
+    assert got.dtype == np.float32 and np.array_equal(got, x) and got.flags.writeable
+
+
+@pytest.mark.parametrize("ref, data, match", [
+    ({"offset": 0, "dtype": "|O", "shape": [1]}, b"\0" * 8, "dtype"),  # objects: would be pointers
+    ({"offset": 0, "dtype": "<U2", "shape": [1]}, b"\0" * 8, "dtype"),  # strings
+    ({"offset": 0, "dtype": "V8", "shape": [1]}, b"\0" * 8, "dtype"),  # raw records
+    ({"offset": 0, "dtype": "pickle", "shape": [1]}, b"\0" * 8, "malformed|dtype"),
+    ({"offset": 0, "dtype": "<f8", "shape": [2]}, b"\0" * 8, "outside"),  # more than was sent
+    ({"offset": 8, "dtype": "<f8", "shape": [1]}, b"\0" * 8, "outside"),
+    ({"offset": -8, "dtype": "<f8", "shape": [1]}, b"\0" * 8, "outside"),
+    ({"offset": 0, "dtype": "<f8", "shape": [1 << 20, 1 << 20]}, b"", "too large"),
+    ({"offset": 0, "dtype": "<f8", "shape": [1] * 9}, b"\0" * 8, "too large"),
+    ({"offset": 0, "dtype": "<f8", "shape": [-1]}, b"\0" * 8, "malformed"),
+    ({"offset": 0.5, "dtype": "<f8", "shape": [1]}, b"\0" * 8, "malformed"),
+    ({"offset": 0, "dtype": "<f8", "shape": [1], "extra": 1}, b"\0" * 8, "malformed"),
+    ("AAAA", b"", "malformed"),
+])
+def test_wire_receive_refuses_arrays_that_are_not_plain_numbers_inside_the_message(ref, data, match):
+    import json
+
+    with pytest.raises(wire.WireError, match=match):
+        _receive_frame(_frame(json.dumps({"result": {"__nd__": ref}}).encode(), data))
+
+
 def test_wire_refuses_deep_huge_and_object_payloads():
     nested: list = []
     for _ in range(50):
         nested = [nested]
     with pytest.raises(wire.WireError, match="nested"):
         wire.decode(nested)
-    with pytest.raises(wire.WireError):
-        wire.decode({"__nd__": "not base64!"})
-    import base64
-    import io
-
-    buf = io.BytesIO()
-    np.save(buf, np.array(["text"]), allow_pickle=False)  # a string array: not numbers
+    with pytest.raises(wire.WireError, match="malformed array"):
+        wire.decode({"__nd__": "not an array!"})
     with pytest.raises(wire.WireError, match="dtype"):
-        wire.decode({"__nd__": base64.b64encode(buf.getvalue()).decode()})
+        wire.encode(np.array(["text"]))  # a string array: not numbers
     with pytest.raises(wire.WireError, match="items"):
         wire.decode(list(range(wire.MAX_ITEMS + 1)))
     with pytest.raises(wire.WireError):
         wire.decode({"__weird__": 1})
+    with pytest.raises(wire.WireError, match="too large"):
+        _receive_frame(struct_header(wire.MAX_MESSAGE_BYTES + 1))
+
+
+def struct_header(text_len: int) -> bytes:
+    import struct
+
+    return struct.pack("<QQ", text_len, 0)
 
 
 def test_wire_receive_turns_deeply_nested_json_into_a_wire_error():
@@ -225,7 +293,7 @@ def test_wire_receive_turns_deeply_nested_json_into_a_wire_error():
     pid = os.fork()
     if pid == 0:  # the writer, like a hostile worker
         os.close(read)
-        os.write(write, struct.pack("<Q", len(data)) + data)
+        os.write(write, struct.pack("<QQ", len(data), 0) + data)
         os._exit(0)
     os.close(write)
     try:
@@ -289,3 +357,16 @@ def test_each_sandbox_has_its_own_uid_and_a_capped_tmpfs(tmp_path):
         assert result.startswith("refused")  # 64 MB do not fit in a 16 MB tmpfs
     if os.geteuid() == 0:
         assert uids[0] != uids[1] and 0 not in uids
+
+
+def test_transfer_time_is_measured_by_the_grader_alone():
+    """The time subtracted from a sandboxed answer's time is a round trip inside the grader: a student
+    process that stalls (or is gone) cannot make its answer look faster."""
+    from cnnlab.course.remote import RemoteFunction, StudentProcess
+
+    gone = StudentProcess([], None, cell_timeout=5)  # never started: nothing to talk to
+    fn = RemoteFunction(gone, "conv_forward_fast")
+    args = (np.zeros((16, 16, 32, 32)), np.zeros((32, 16, 3, 3)), np.zeros(32))
+    seconds = fn.transfer_seconds(args, (16, 32, 32, 32))
+    assert 0 < seconds < 5
+    assert fn.results_only().return_args is False and fn.return_args is True

@@ -162,14 +162,6 @@ def main(request_fd: int, reply_fd: int) -> None:
         request = wire.receive(request_fd)
         reply: dict[str, Any] = {"id": request.get("id")}
         try:
-            if request.get("echo_shape") is not None:  # the grader measures the transfer time alone
-                wire.decode(request.get("args", []))
-                shape = [int(n) for n in request["echo_shape"]][: wire.MAX_NDIM]
-                import numpy as np
-
-                reply.update(ok=True, result=wire.encode(np.zeros(shape)))
-                wire.send(reply_fd, reply)
-                continue
             name = request["name"]
             if name not in namespace:
                 raise NameError(f"name {name!r} is not defined: did you run the cell that defines it?")

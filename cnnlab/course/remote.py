@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from . import wire
 from .sandbox import sandbox_command
 
@@ -305,17 +307,33 @@ class StudentProcess:
         return result, after
 
 
-def echo_seconds(session: StudentProcess, args: tuple, out_shape: tuple[int, ...], timeout: float) -> float:
-    """Wall-clock time of sending ``args`` and receiving an array of ``out_shape`` (no student code runs)."""
-    if not session.alive or not hasattr(session, "_req"):
-        raise StudentCrashed("the notebook's process is not running")
-    session._next_id += 1
-    request_id = session._next_id
-    start = time.perf_counter()
-    wire.send(session._req, {"id": request_id, "echo_shape": list(out_shape), "args": wire.encode(list(args))})
-    while session._receive(timeout).get("id") != request_id:
-        pass
-    return time.perf_counter() - start
+def round_trip_seconds(args: tuple, out_shape: tuple[int, ...], timeout: float = 30.0) -> float:
+    """Wall-clock time of sending ``args`` and receiving a float64 array of ``out_shape`` over the
+    wire, both ends in the grader's process (a pipe and a thread): the transfer part of a remote
+    call, measured without the student's process, which could otherwise slow it down on purpose."""
+    import threading
+
+    req_r, req_w = os.pipe()
+    rep_r, rep_w = os.pipe()
+
+    def other_end() -> None:
+        try:
+            wire.decode(wire.receive(req_r).get("args"))
+            wire.send(rep_w, {"result": wire.encode(np.zeros(out_shape))})
+        except (OSError, wire.WireError):
+            pass
+
+    thread = threading.Thread(target=other_end, daemon=True)
+    thread.start()
+    try:
+        start = time.perf_counter()
+        wire.send(req_w, {"args": wire.encode(list(args))})
+        wire.decode(wire.receive(rep_r).get("result"))
+        return time.perf_counter() - start
+    finally:
+        thread.join(timeout)
+        for fd in (req_r, req_w, rep_r, rep_w):
+            os.close(fd)
 
 
 class RemoteFunction:
@@ -329,27 +347,33 @@ class RemoteFunction:
     is_remote = True
 
     def __init__(self, session: StudentProcess, name: str, *, via: str | None = None,
-                 timeout: float | None = None) -> None:
+                 timeout: float | None = None, return_args: bool = True) -> None:
         self.session = session
         self.name = name
         self.__name__ = name
         self.via = via
         self.timeout = timeout
+        self.return_args = return_args
         self.last_args_after: Any = None
         self.last_seconds = 0.0
 
     def transfer_seconds(self, args: tuple, out_shape: tuple[int, ...]) -> float:
-        """How long sending ``args`` and receiving ``out_shape`` takes, without running the student's code."""
-        return echo_seconds(self.session, args, out_shape, float(self.timeout or self.session.cell_timeout) + 5)
+        """How long sending ``args`` and receiving ``out_shape`` takes (measured in the grader alone)."""
+        return round_trip_seconds(args, out_shape)
 
     def bind_via(self, via: str) -> RemoteFunction:
-        return RemoteFunction(self.session, self.name, via=via, timeout=self.timeout)
+        return RemoteFunction(self.session, self.name, via=via, timeout=self.timeout, return_args=self.return_args)
+
+    def results_only(self) -> RemoteFunction:
+        """The same function, without the arguments sent back after each call (for timing: the
+        transfer then matches what :meth:`transfer_seconds` measures)."""
+        return RemoteFunction(self.session, self.name, via=self.via, timeout=self.timeout, return_args=False)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         start = time.perf_counter()
         try:
             result, self.last_args_after = self.session.call(self.name, args, kwargs, via=self.via,
-                                                             timeout=self.timeout, return_args=True)
+                                                             timeout=self.timeout, return_args=self.return_args)
         except RemoteCallError as exc:
             if exc.remote_type == "NotImplementedError":
                 raise NotImplementedError(str(exc)) from None

@@ -1,16 +1,18 @@
 """The message format between the grader and a sandboxed student process.
 
-Length-prefixed JSON; arrays travel as ``.npy`` bytes read with ``allow_pickle=False``,
-so nothing the student process sends can run code in the grader. What comes back is
-bounded: numeric/boolean dtypes only (no object arrays), at most ``MAX_NDIM`` axes and
-``MAX_ELEMENTS`` elements per array, containers nested at most ``MAX_DEPTH`` deep, and every
-decode is iterative-safe (a deeply nested or malformed message is a :class:`WireError`,
-never a RecursionError in the grader).
+A message is a JSON document followed by the raw bytes of its arrays: a 16-byte header
+(the two lengths), the JSON, then the bytes. In the JSON an array is
+``{"__nd__": {"offset": ..., "dtype": "<f8", "shape": [...]}}``, and the receiver rebuilds
+it from those bytes with ``np.frombuffer`` — no pickle, no ``.npy`` parsing, nothing the
+student process sends can run code in the grader, and no base64 (arrays of several MB
+cross in about a millisecond). What comes back is bounded: numeric/boolean dtypes only
+(no object, string or structured arrays), at most ``MAX_NDIM`` axes and ``MAX_ELEMENTS``
+elements per array, lying inside the bytes sent, containers nested at most ``MAX_DEPTH``
+deep, and every decode is iterative-safe (a deeply nested or malformed message is a
+:class:`WireError`, never a RecursionError in the grader).
 """
 from __future__ import annotations
 
-import base64
-import io
 import json
 import os
 import struct
@@ -36,11 +38,10 @@ def encode(value: Any, _depth: int = 0) -> Any:
     if isinstance(value, np.ndarray) or (type(value).__module__ or "").startswith("torch") and hasattr(value, "detach"):
         is_tensor = not isinstance(value, np.ndarray)
         arr = value.detach().cpu().numpy() if is_tensor else value
-        if arr.dtype == object:
-            raise WireError("object arrays cannot be sent")
-        buf = io.BytesIO()
-        np.save(buf, arr, allow_pickle=False)
-        return {"__nd__": base64.b64encode(buf.getvalue()).decode("ascii"), "tensor": is_tensor,
+        if not _sendable(arr.dtype):
+            raise WireError(f"arrays of dtype {arr.dtype} cannot be sent: numbers or booleans only")
+        # the array itself: send() writes its bytes after the JSON
+        return {"__nd__": np.ascontiguousarray(arr), "tensor": is_tensor,
                 "cuda": bool(is_tensor and getattr(value, "is_cuda", False))}
     if isinstance(value, np.generic):
         return encode(value.item(), _depth + 1)
@@ -55,16 +56,41 @@ def encode(value: Any, _depth: int = 0) -> Any:
     raise WireError(f"cannot send a {type(value).__name__}")
 
 
-def _array(value: dict, tensors: bool) -> Any:
-    data = value.get("__nd__")
-    if not isinstance(data, str):
+def _sendable(dtype: np.dtype) -> bool:
+    """Plain numbers or booleans: no objects, strings, records or sub-arrays."""
+    return dtype.kind in ALLOWED_KINDS and not dtype.hasobject and dtype.fields is None and dtype.subdtype is None
+
+
+def _from_bytes(ref: Any, data: bytearray) -> np.ndarray:
+    """The array that ``ref`` ({"offset", "dtype", "shape"}) describes in the message's bytes, checked and copied."""
+    if not (isinstance(ref, dict) and set(ref) == {"offset", "dtype", "shape"}):
+        raise WireError("malformed array in message")
+    offset, dtype_str, shape = ref["offset"], ref["dtype"], ref["shape"]
+    if not (isinstance(dtype_str, str) and len(dtype_str) <= 4 and isinstance(shape, list)
+            and type(offset) is int and all(type(n) is int and n >= 0 for n in shape)):
         raise WireError("malformed array in message")
     try:
-        arr = np.load(io.BytesIO(base64.b64decode(data, validate=True)), allow_pickle=False)
-    except Exception as exc:  # noqa: BLE001 - any malformed .npy payload
-        raise WireError(f"unreadable array in message ({type(exc).__name__})") from None
-    if not isinstance(arr, np.ndarray) or arr.dtype.kind not in ALLOWED_KINDS or arr.dtype.hasobject:
-        raise WireError(f"arrays of dtype {getattr(arr, 'dtype', '?')} cannot be sent: numbers or booleans only")
+        dtype = np.dtype(dtype_str)
+    except TypeError:
+        raise WireError(f"unknown dtype {dtype_str!r} in message") from None
+    if not _sendable(dtype):
+        raise WireError(f"arrays of dtype {dtype} cannot be sent: numbers or booleans only")
+    count = 1
+    for n in shape[: MAX_NDIM + 1]:
+        count *= n
+    if len(shape) > MAX_NDIM or count > MAX_ELEMENTS:
+        raise WireError(f"array of shape {tuple(shape[:MAX_NDIM + 1])} is too large to send")
+    if offset < 0 or offset + count * dtype.itemsize > len(data):
+        raise WireError("an array in the message lies outside the bytes sent")
+    return np.frombuffer(data, dtype=dtype, count=count, offset=offset).reshape(shape).copy()
+
+
+def _array(value: dict, tensors: bool) -> Any:
+    arr = value.get("__nd__")
+    if not isinstance(arr, np.ndarray):  # receive() has turned every array reference into an array
+        raise WireError("malformed array in message")
+    if not _sendable(arr.dtype):
+        raise WireError(f"arrays of dtype {arr.dtype} cannot be sent: numbers or booleans only")
     if arr.ndim > MAX_NDIM or arr.size > MAX_ELEMENTS:
         raise WireError(f"array of shape {arr.shape} is too large to send")
     if tensors and value.get("tensor") is True:
@@ -115,31 +141,51 @@ def _items(values: list) -> list:
 
 
 def send(fd: int, message: dict) -> None:
-    data = json.dumps(message).encode()
-    payload = struct.pack("<Q", len(data)) + data
-    view = memoryview(payload)
+    """Write ``message`` (JSON values and arrays from :func:`encode`) to ``fd``."""
+    arrays: list[np.ndarray] = []
+    offset = 0
+
+    def reference(obj: Any) -> dict:  # json calls this for every array: where its bytes will be
+        nonlocal offset
+        if not isinstance(obj, np.ndarray):
+            raise TypeError(f"cannot send a {type(obj).__name__}")
+        arrays.append(obj)
+        ref = {"offset": offset, "dtype": obj.dtype.str, "shape": list(obj.shape)}
+        offset += obj.nbytes
+        return ref
+
+    text = json.dumps(message, default=reference).encode()
+    for part in (struct.pack("<QQ", len(text), offset), text, *(a.reshape(-1).view(np.uint8) for a in arrays)):
+        view = memoryview(part)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+
+
+def _read_exact(fd: int, n: int) -> bytearray:
+    data = bytearray(n)
+    view = memoryview(data)
     while view:
-        written = os.write(fd, view)
-        view = view[written:]
-
-
-def _read_exact(fd: int, n: int) -> bytes:
-    chunks = []
-    while n:
-        chunk = os.read(fd, min(n, 1 << 20))
-        if not chunk:
+        got = os.readv(fd, [view[: 1 << 20]])
+        if not got:
             raise WireError("the other side closed the connection")
-        chunks.append(chunk)
-        n -= len(chunk)
-    return b"".join(chunks)
+        view = view[got:]
+    return data
 
 
 def receive(fd: int) -> dict:
-    (size,) = struct.unpack("<Q", _read_exact(fd, 8))
-    if size > MAX_MESSAGE_BYTES:
-        raise WireError(f"message of {size} bytes is too large")
+    size, data_size = struct.unpack("<QQ", _read_exact(fd, 16))
+    if size > MAX_MESSAGE_BYTES or data_size > MAX_MESSAGE_BYTES:
+        raise WireError(f"message of {size + data_size} bytes is too large")
+    text, data = _read_exact(fd, size), _read_exact(fd, data_size)
+
+    def arrays(obj: dict) -> dict:  # json calls this for every object, innermost first
+        if "__nd__" in obj:
+            obj["__nd__"] = _from_bytes(obj["__nd__"], data)
+        return obj
+
     try:
-        message = json.loads(_read_exact(fd, size))
+        message = json.loads(text, object_hook=arrays)
     except (ValueError, RecursionError, MemoryError) as exc:  # deep nesting is a RecursionError in json
         raise WireError(f"malformed message: {type(exc).__name__}") from None
     if not isinstance(message, dict):
