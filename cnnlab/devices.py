@@ -1,15 +1,23 @@
-"""Pick the torch device every notebook and training loop uses (one place to decide)."""
+"""Pick the torch device every notebook and training loop uses (one place to decide).
+
+torch is imported when a device is first asked for, not with ``cnnlab``: a numpy-only notebook
+(assignment 1) never pays for loading it (about a second of CPU).
+"""
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 ENV_VAR = "CNNLAB_DEVICE"
 _VALID = ("cpu", "cuda", "mps")
 
 
 def _mps_available() -> bool:
+    import torch
+
     backend = getattr(torch.backends, "mps", None)
     return bool(backend is not None and backend.is_available())
 
@@ -21,6 +29,8 @@ def device(prefer: str | None = None) -> torch.device:
     ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"``; asking for a device that
     is not available raises ``RuntimeError`` instead of silently falling back.
     """
+    import torch
+
     wanted = prefer if prefer is not None else os.environ.get(ENV_VAR, "").strip()
     if wanted:
         kind = wanted.split(":", 1)[0].lower()
@@ -43,6 +53,8 @@ def device(prefer: str | None = None) -> torch.device:
 
 def available_devices() -> list[torch.device]:
     """Every device this machine can run on, CPU first (used by tests and grading)."""
+    import torch
+
     found = [torch.device("cpu")]
     if torch.cuda.is_available():
         found.append(torch.device("cuda"))

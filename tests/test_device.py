@@ -82,3 +82,25 @@ def test_hash_seed_reaches_child_processes_only(monkeypatch):
     pinned = subprocess.run(probe, capture_output=True, text=True, check=True,
                             env={**os.environ, "PYTHONHASHSEED": "7"}).stdout
     assert children == {pinned}
+
+
+def test_versions_are_the_installed_ones():
+    import matplotlib
+    import ipywidgets
+
+    found = cnnlab.versions()
+    assert found["torch"] == torch.__version__ and found["numpy"] == np.__version__
+    assert found["matplotlib"] == matplotlib.__version__ and found["ipywidgets"] == ipywidgets.__version__
+
+
+def test_hello_without_torch_never_loads_it():
+    """A numpy-only notebook's set-up cell: seeded numpy, versions and a device line, no torch."""
+    code = ("import sys, numpy as np, cnnlab\n"
+            "assert cnnlab.hello(seed=5, with_torch=False) is None\n"
+            "first = np.random.rand()\n"
+            "cnnlab.hello(seed=5, with_torch=False, verbose=False)\n"
+            "assert np.random.rand() == first\n"
+            "print('torch loaded:', 'torch' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "torch loaded: False" in out
+    assert "does not use PyTorch" in out and f"torch: {torch.__version__}" in out

@@ -41,7 +41,7 @@ def test_cells_to_run_skips_tests_and_restores_locked_cells():
     submitted = nbformat.read(str(A1_SOURCE), as_version=4)
     submitted.cells[1].source = "import os; os.system('evil')"  # the locked set-up cell
     run, solutions = cells_to_run(submitted, source)
-    assert "cnnlab.hello()" in run[0] and not any("evil" in r for r in run)
+    assert "cnnlab.hello(" in run[0] and not any("evil" in r for r in run)
     assert not any("check_output_size(output_size, hidden=True)" in r for r in run)
     assert any("def conv_forward(" in s for s in solutions)
 
@@ -101,6 +101,22 @@ def test_student_process_answers_calls_and_survives_a_hang(tmp_path):
         assert np.array_equal(double.last_args_after[0][0], [0.0, 1.0, 2.0])
         with pytest.raises(Exception, match="took too long|timed out"):
             RemoteFunction(proc, "hang", timeout=1)(1)
+
+
+@pytest.mark.course  # starts sandboxed processes: seconds each
+@needs_bwrap
+def test_a_numpy_only_sandbox_loads_no_torch_and_refuses_late_probes():
+    """Assignment 1's sandbox skips torch; a probe (which must be loaded before the student's code,
+    so that the classes it captures are the library's) is then refused instead of imported late."""
+    cells = ["import cnnlab\ncnnlab.hello(with_torch=False)\nimport sys\n"
+             "def loaded():\n    return 'torch' in sys.modules\n"]
+    with StudentProcess(cells, None, cell_timeout=10, with_torch=False) as proc:
+        assert proc.cell_errors == []
+        assert RemoteFunction(proc, "loaded")() is False
+        with pytest.raises(Exception, match="probes were not loaded"):
+            RemoteFunction(proc, "loaded", via="cnnlab.course.probes:probe_model")()
+    with StudentProcess(cells, None, cell_timeout=10) as proc:  # the default, for assignments 2 and 3
+        assert RemoteFunction(proc, "loaded")() is True
 
 
 @pytest.mark.course  # starts sandboxed processes: seconds each

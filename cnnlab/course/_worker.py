@@ -54,10 +54,16 @@ def _shell() -> Any:
     return GradingShell.instance(colors="NoColor")
 
 
+_PROBES_PRELOADED = False  # set by _preload: probes imported before any student code ran
+
+
 def _resolve_via(via: str) -> Any:
     module, _, qualname = via.partition(":")
     if not module.startswith("cnnlab."):
         raise ValueError(f"not a cnnlab probe: {via}")
+    if module == "cnnlab.course.probes" and not _PROBES_PRELOADED:
+        # imported now, after the student's cells, its captured classes could be the student's
+        raise RuntimeError("the probes were not loaded before the notebook ran (a numpy-only sandbox)")
     obj: Any = importlib.import_module(module)
     for part in qualname.split("."):
         obj = getattr(obj, part)
@@ -120,14 +126,18 @@ def run_cells(cells: list[str], cell_timeout: float) -> tuple[dict[str, Any], li
     return shell.user_ns, errors, outputs
 
 
-def _preload() -> None:
-    """Import what every notebook imports while the sandbox waits for one (a pre-started sandbox)."""
+def _preload(with_torch: bool) -> None:
+    """Import what every notebook imports while the sandbox waits for one (a pre-started sandbox);
+    torch and the probes (which use it) only for an assignment that needs them."""
+    global _PROBES_PRELOADED
     import numpy  # noqa: F401
     from IPython.core import interactiveshell  # noqa: F401
 
     try:
-        import cnnlab  # noqa: F401 - every assignment's set-up cell imports it (and torch with it)
-        import cnnlab.course.probes  # noqa: F401 - before the student's code can rebind cnnlab.models.blocks
+        import cnnlab  # noqa: F401 - every assignment's set-up cell imports it
+        if with_torch:
+            import cnnlab.course.probes  # noqa: F401 - before the student's code can rebind cnnlab.models.blocks
+            _PROBES_PRELOADED = True
     except Exception:  # noqa: BLE001
         pass
 
@@ -149,8 +159,8 @@ def _copy_in(src: str = "/tmp/.submission", dst: str = "/tmp/work") -> None:
         os.chdir(dst)
 
 
-def main(request_fd: int, reply_fd: int) -> None:
-    _preload()
+def main(request_fd: int, reply_fd: int, with_torch: bool = True) -> None:
+    _preload(with_torch)
     init = wire.receive(request_fd)
     if init.get("copy_in"):
         _copy_in()
@@ -193,4 +203,4 @@ def main(request_fd: int, reply_fd: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]), int(sys.argv[2]))
+    main(int(sys.argv[1]), int(sys.argv[2]), with_torch=sys.argv[3:4] != ["numpy"])

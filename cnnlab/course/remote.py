@@ -158,7 +158,8 @@ class StudentProcess:
     """One sandboxed Python process holding a student's notebook namespace."""
 
     def __init__(self, cells: Sequence[str], submission_dir: Path | None, cell_timeout: float,
-                 startup_timeout: float | None = None) -> None:
+                 startup_timeout: float | None = None, with_torch: bool = True) -> None:
+        self.with_torch = with_torch  # False: a numpy-only notebook, torch is not preloaded
         self.cells = list(cells)
         self.submission_dir = submission_dir
         self.cell_timeout = float(cell_timeout)
@@ -172,12 +173,12 @@ class StudentProcess:
 
     # -- life cycle --------------------------------------------------------------------------
     def launch(self) -> None:
-        """Start the sandboxed process; it imports numpy, IPython and torch, then waits for the notebook."""
+        """Start the sandboxed process; it imports numpy, IPython (and torch), then waits for the notebook."""
         self.workdir = Path(tempfile.mkdtemp(prefix="cnnlab-verify-"))
         os.chmod(self.workdir, 0o755)
         req_r, req_w = os.pipe()
         rep_r, rep_w = os.pipe()
-        argv = [sys.executable, "-I", "-c", _PRELUDE, str(req_r), str(rep_w)]
+        argv = [sys.executable, "-I", "-c", _PRELUDE, str(req_r), str(rep_w), "torch" if self.with_torch else "numpy"]
         # -I ignores the user site and PYTHONPATH; the editable cnnlab comes from the venv's .pth.
         # The submission is mounted read-only (the bind shows files copied there later) and copied
         # by the worker into the sandbox's size-capped tmpfs.
@@ -204,21 +205,22 @@ class StudentProcess:
         self.cell_outputs = [clean_outputs(o) for o in raw[: len(self.cells)]] if isinstance(raw, list) else []
 
     @classmethod
-    def take(cls, cells: Sequence[str], submission_dir: Path | None, cell_timeout: float) -> StudentProcess:
+    def take(cls, cells: Sequence[str], submission_dir: Path | None, cell_timeout: float,
+             with_torch: bool = True) -> StudentProcess:
         """A process for this notebook: a pre-started one when :data:`PRESTART` is on (and one more launched)."""
         process = None
-        while _spares and process is None:
-            candidate = _spares.pop()
+        for candidate in [s for s in _spares if s.with_torch == with_torch]:
+            _spares.remove(candidate)
             if candidate.alive:
                 process = candidate
-            else:
-                candidate.close()
+                break
+            candidate.close()
         if process is None:
-            process = cls(cells, submission_dir, cell_timeout)
+            process = cls(cells, submission_dir, cell_timeout, with_torch=with_torch)
         else:
             process._set_notebook(cells, submission_dir, cell_timeout)
         if PRESTART:
-            spare = cls([], None, cell_timeout)
+            spare = cls([], None, cell_timeout, with_torch=with_torch)
             try:
                 spare.launch()
                 _spares.append(spare)

@@ -18,7 +18,7 @@ from typing import Any
 import nbformat
 
 from cnnlab.checks.errors import GradingError
-from cnnlab.course.grading.spec import GradedCheck, graded_cells
+from cnnlab.course.grading.spec import GradedCheck, graded_cells, uses_torch
 from cnnlab.course.grading.static import analyse
 
 from .remote import RemoteFunction, StudentCrashed, StudentProcess
@@ -157,13 +157,13 @@ def grade_notebook(assignment: str, source: Any, submitted: Any, *, cell_timeout
             to_run[gid] = chk
     outputs: list[list[dict]] = []
     if to_run or run_always:
-        found, outputs = _run_checks(to_run, run, submission_dir, cell_timeout)
+        found, outputs = _run_checks(to_run, run, submission_dir, cell_timeout, uses_torch(assignment))
         verdicts.update(found)
     return NotebookRun(verdicts, {where[i]: o for i, o in enumerate(outputs) if i < len(where)})
 
 
 def _run_checks(checks: dict[str, GradedCheck], run: list[str], submission_dir: Path | None,
-                cell_timeout: float) -> tuple[dict[str, Verdict], list[list[dict]]]:
+                cell_timeout: float, with_torch: bool = True) -> tuple[dict[str, Verdict], list[list[dict]]]:
     """Run the notebook in a sandbox and every check against it; (verdicts, outputs of the first run)."""
     verdicts: dict[str, Verdict] = {}
     outputs: list[list[dict]] = []
@@ -171,7 +171,7 @@ def _run_checks(checks: dict[str, GradedCheck], run: list[str], submission_dir: 
     restarts = 0
     try:
         if not checks:  # the notebook still runs once, for its outputs
-            session = StudentProcess.take(run, submission_dir, cell_timeout)
+            session = StudentProcess.take(run, submission_dir, cell_timeout, with_torch)
             try:
                 session.start()
                 outputs = session.cell_outputs
@@ -185,7 +185,7 @@ def _run_checks(checks: dict[str, GradedCheck], run: list[str], submission_dir: 
                 if restarts > 3:
                     verdicts[gid] = Verdict(gid, False, "the notebook's process kept crashing", ERROR)
                     continue
-                session = StudentProcess.take(run, submission_dir, cell_timeout)
+                session = StudentProcess.take(run, submission_dir, cell_timeout, with_torch)
                 try:
                     session.start()
                     outputs = outputs or session.cell_outputs

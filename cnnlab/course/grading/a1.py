@@ -43,6 +43,7 @@ FORBIDDEN_CONV = _FRAMEWORK
 FORBIDDEN_POOL = _FRAMEWORK
 FORBIDDEN_SIZE = ("cnnlab.ops", "cnnlab.course")
 SPEED_MAX_RATIO = 25.0  # generous: a loop over output positions with vectorised channels passes
+USES_TORCH = False  # a numpy assignment: its grading sandbox does not load torch (about a second per student)
 
 
 # --- references (instructor only: cnnlab.course.reference) -----------------------------------

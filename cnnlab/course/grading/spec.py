@@ -40,6 +40,13 @@ def graded_cells(assignment: str) -> dict[str, GradedCheck]:
     return dict(importlib.import_module(module_name).GRADED_CELLS)
 
 
+def uses_torch(assignment: str) -> bool:
+    """Whether the assignment's notebook needs torch (its module's ``USES_TORCH``, True by default):
+    a numpy-only assignment's sandbox does not load it."""
+    module_name = ASSIGNMENT_MODULES.get(assignment)
+    return module_name is None or bool(getattr(importlib.import_module(module_name), "USES_TORCH", True))
+
+
 def via(student_obj: Any, probe: Callable[..., Any]) -> Callable[..., Any]:
     """``probe(student_obj, *args)`` as a function of the remaining arguments.
 

@@ -33,7 +33,7 @@
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import cnnlab
-device = cnnlab.hello()
+cnnlab.hello(with_torch=False)  # numpy only: PyTorch is not loaded
 
 import numpy as np
 from cnnlab.checks import check_array
