@@ -15,6 +15,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from .quick_start import skip_iri_grammars
+
 
 def _take_config(argv: list[str]) -> list[str]:
     """Apply and remove a leading ``--config PATH`` (it must come before the command)."""
@@ -32,6 +34,7 @@ def _take_config(argv: list[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    skip_iri_grammars()
     try:
         argv = _take_config(list(sys.argv[1:] if argv is None else argv))
     except FileNotFoundError as exc:

@@ -20,6 +20,7 @@ import stat
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,7 @@ class StudentResult:
     score: float | None = None
     max_score: float | None = None
     problems: list[str] = field(default_factory=list)  # why this submission needs review
+    feedback_written: bool = False  # TrustedExecute put the verdicts into the autograded notebook itself
 
     @property
     def status(self) -> str:
@@ -57,6 +59,11 @@ class StudentResult:
                 if v.needs_review:
                     reasons.append(f"{notebook}/{gid}: {v.message}"[:1200])
         return reasons
+
+
+def verdicts_path(course_root: Path, assignment: str, student: str, notebook: str) -> Path:
+    """Where :class:`~cnnlab.course.trusted.TrustedExecute` leaves one notebook's verdicts for :func:`grade`."""
+    return Path(course_root) / "verification" / assignment / ".verdicts" / student / f"{notebook}.json"
 
 
 def submitted_students(course_root: Path, assignment: str) -> list[str]:
@@ -134,52 +141,55 @@ def verify_student(course_root: Path, assignment: str, student: str, cell_timeou
     return result
 
 
-def _with_retry(fn: Callable[[], Any], attempts: int = 10) -> Any:
+def _with_retry(fn: Callable[[], Any], attempts: int = 10, on_error: Callable[[], Any] | None = None) -> Any:
     from sqlalchemy.exc import OperationalError
 
     for attempt in range(attempts):
         try:
             return fn()
         except OperationalError as exc:
+            if on_error is not None:
+                on_error()  # e.g. roll the session back before trying again
             if LOCKED not in str(exc) or attempt == attempts - 1:
                 raise
             time.sleep(0.2 + random.random() * (attempt + 1) * 0.3)
     return None
 
 
-def apply_verdicts(db_url: str, course_id: str, assignment: str, result: StudentResult) -> None:
-    """Write the trusted verdict over every automatically graded cell of the submission.
+def apply_verdicts(gb: Any, assignment: str, result: StudentResult) -> None:
+    """Write the trusted verdict over every automatically graded cell of the submission, through
+    ``gb``, an open nbgrader ``Gradebook`` (one for the whole class: opening one costs more than
+    recording a student).
 
     A cell without a verdict scores 0 and needs review; nothing nbgrader's kernel computed is kept.
     """
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import MissingEntry
 
     def work() -> None:
         changed: list[str] = []
-        with Gradebook(db_url, course_id=course_id) as gb:
-            try:
-                submission = gb.find_submission(assignment, result.student)
-            except MissingEntry:
-                result.problems.append("nbgrader recorded no submission: grade it by hand")
-                return
-            for nb in submission.notebooks:
-                verdicts = result.verdicts.get(nb.name, {})
-                for grade in nb.grades:
-                    if grade.cell.cell_type != "code" or (grade.auto_score is None and grade.name not in verdicts):
-                        continue  # a written answer (or a code answer graded by hand) in formgrader
-                    verdict = verdicts.get(grade.name) or Verdict(grade.name, False, "not verified", ERROR)
-                    verdicts.setdefault(grade.name, verdict)
-                    new = float(grade.max_score) if verdict.passed else 0.0
-                    if grade.auto_score is None or float(grade.auto_score) != new:
-                        changed.append(f"{nb.name}/{grade.name}: {grade.auto_score} -> {new}")
-                    grade.auto_score = new
-                    grade.needs_manual_grade = verdict.needs_review
-                result.verdicts[nb.name] = verdicts
-            gb.db.commit()
-            result.score, result.max_score = float(submission.score), float(submission.max_score)
+        try:
+            submission = gb.find_submission(assignment, result.student)
+        except MissingEntry:
+            result.problems.append("nbgrader recorded no submission: grade it by hand")
+            return
+        for nb in submission.notebooks:
+            verdicts = result.verdicts.get(nb.name, {})
+            for grade in nb.grades:
+                if grade.cell.cell_type != "code" or (grade.auto_score is None and grade.name not in verdicts):
+                    continue  # a written answer (or a code answer graded by hand) in formgrader
+                verdict = verdicts.get(grade.name) or Verdict(grade.name, False, "not verified", ERROR)
+                verdicts.setdefault(grade.name, verdict)
+                new = float(grade.max_score) if verdict.passed else 0.0
+                if grade.auto_score is None or float(grade.auto_score) != new:
+                    changed.append(f"{nb.name}/{grade.name}: {grade.auto_score} -> {new}")
+                grade.auto_score = new
+                grade.needs_manual_grade = verdict.needs_review
+            result.verdicts[nb.name] = verdicts
+        gb.db.commit()
+        result.score, result.max_score = float(submission.score), float(submission.max_score)
         result.changed = changed
 
-    _with_retry(work)
+    _with_retry(work, on_error=gb.db.rollback)
 
 
 def annotate_feedback(course_root: Path, assignment: str, result: StudentResult) -> None:
@@ -204,8 +214,6 @@ def annotate_feedback(course_root: Path, assignment: str, result: StudentResult)
 
 def _read_trusted_verdicts(root: Path, assignment: str, student: str) -> dict[str, dict[str, Verdict]] | None:
     """The verdicts TrustedExecute wrote for every source notebook, or None if any is missing."""
-    from .trusted import verdicts_path
-
     found: dict[str, dict[str, Verdict]] = {}
     for source in _source_notebooks(root, assignment):
         path = verdicts_path(root, assignment, student, source.stem)
@@ -221,8 +229,6 @@ def _read_trusted_verdicts(root: Path, assignment: str, student: str) -> dict[st
 
 def _clear_trusted_verdicts(root: Path, assignment: str, student: str) -> None:
     import shutil
-
-    from .trusted import verdicts_path
 
     shutil.rmtree(verdicts_path(root, assignment, student, "x").parent, ignore_errors=True)
 
@@ -286,6 +292,7 @@ def grade(assignment: str, *, jobs: int = 1, students: Sequence[str] | None = No
     def finish(student: str) -> StudentResult:
         res = results[student]
         verdicts = None if student in failed_in_batch else _read_trusted_verdicts(root, assignment, student)
+        res.feedback_written = verdicts is not None
         if verdicts is None:  # alone, with retries while the gradebook is locked
             ok, log = autograde_one(assignment, student, force=True)
             res.log_tail = log
@@ -305,7 +312,13 @@ def grade(assignment: str, *, jobs: int = 1, students: Sequence[str] | None = No
     report_dir = root / "verification" / assignment
     report_dir.mkdir(parents=True, exist_ok=True)
     finished: list[StudentResult] = []
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool, ExitStack() as stack:
+        try:
+            from nbgrader.api import Gradebook
+
+            gb: Any = stack.enter_context(Gradebook(db_url, course_id=cfg.COURSE_ID))
+        except Exception as exc:  # noqa: BLE001 - fail closed: every student needs review
+            gb = exc
         futures = {pool.submit(finish, s): s for s in students}
         for future in tqdm(as_completed(futures), total=len(futures), desc=f"recording {assignment}",
                            unit="student", disable=not progress):
@@ -316,11 +329,14 @@ def grade(assignment: str, *, jobs: int = 1, students: Sequence[str] | None = No
                 res = StudentResult(student, False, f"{type(exc).__name__}: {exc}",
                                     problems=[f"grading failed: {type(exc).__name__}"])
             try:
-                apply_verdicts(db_url, cfg.COURSE_ID, assignment, res)
+                if isinstance(gb, Exception):
+                    raise gb
+                apply_verdicts(gb, assignment, res)
             except Exception as exc:  # noqa: BLE001
                 res.problems.append(f"updating the gradebook failed: {type(exc).__name__}: {exc}"[:300])
             try:
-                annotate_feedback(root, assignment, res)
+                if not res.feedback_written:  # TrustedExecute wrote the verdicts into the notebook itself
+                    annotate_feedback(root, assignment, res)
             except Exception as exc:  # noqa: BLE001
                 res.problems.append(f"writing the feedback notebook failed: {type(exc).__name__}"[:300])
             (report_dir / f"{student}.json").write_text(

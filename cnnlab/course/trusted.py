@@ -21,13 +21,10 @@ import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 from . import config, remote
+from .grade import verdicts_path
 from .verify import ERROR, FLAGGED, Verdict, grade_notebook
 
 ENV_FLAG = "CNNLAB_TRUSTED_AUTOGRADE"
-
-
-def verdicts_path(course_root: Path, assignment: str, student: str, notebook: str) -> Path:
-    return Path(course_root) / "verification" / assignment / ".verdicts" / student / f"{notebook}.json"
 
 
 def verdict_outputs(v: Verdict) -> list[Any]:

@@ -10,11 +10,10 @@ from pathlib import Path
 
 from . import config
 from .kernel import install_kernelspec
+from .quick_start import NBGRADER_LAUNCHER
 from .sandbox import opted_out
 
 
-def nbgrader_executable() -> str:
-    return str(Path(sys.executable).parent / "nbgrader")
 
 
 def init(force: bool = False) -> Path:
@@ -54,7 +53,7 @@ def run_nbgrader(args: Sequence[str], *, check: bool = False, capture: bool = Fa
     root = Path(cfg.COURSE_ROOT)
     root.mkdir(parents=True, exist_ok=True)
     # (nbgrader has no --config alias: the config file is given as a trait)
-    cmd = [nbgrader_executable(), *args, f"--NbGrader.config_file={config.config_path()}"]
+    cmd = [sys.executable, "-c", NBGRADER_LAUNCHER, *args, f"--NbGrader.config_file={config.config_path()}"]
     full_env = {**os.environ, **(env or {})}
     # nbgrader runs from the course root, where the grader it loads looks for the config again:
     # name the file explicitly so a course directory outside the repository works.

@@ -128,13 +128,13 @@ ATTACKS = {
 }
 DEEP = "x = " + "-" * 3000 + "1\n"
 NBGRADER_ERROR = "import os\nos.write(2, b'There was an error processing assignment\\n')\n"
-# answers the grader's call with deeply nested JSON on the reply pipe (the worker's last argument)
+# answers the grader's call with deeply nested JSON on the reply pipe (the worker's second argument)
 NESTED_REPLY = """
 import os, struct, sys
 def avg_pool_forward(x, size, stride=None):
     try:
         data = b'[' * 200000 + b']' * 200000
-        os.write(int(sys.argv[-1]), struct.pack('<Q', len(data)) + data)
+        os.write(int(sys.argv[2]), struct.pack('<QQ', len(data), 0) + data)
     except Exception:
         pass
     return x
