@@ -285,7 +285,9 @@ def grade(assignment: str, *, jobs: int = 1, students: Sequence[str] | None = No
     batches = [students[k::max(1, jobs)] for k in range(max(1, jobs))]
     batches = [b for b in batches if b]
     with ThreadPoolExecutor(max_workers=max(1, len(batches))) as pool:
-        logs = list(pool.map(lambda b: _run_batch(assignment, b, everyone + students, force), batches))
+        running = [pool.submit(_run_batch, assignment, b, everyone + students, force) for b in batches]
+        import nbgrader.api  # noqa: F401 - needed to record the verdicts: loaded while the batches run
+        logs = [r.result() for r in running]
     failed_in_batch = {s for s in students for log in logs
                        if f"There was an error processing assignment '{assignment}' for student '{s}'" in log}
 
