@@ -386,3 +386,30 @@ def test_transfer_time_is_measured_by_the_grader_alone():
     seconds = fn.transfer_seconds(args, (16, 32, 32, 32))
     assert 0 < seconds < 5
     assert fn.results_only().return_args is False and fn.return_args is True
+
+
+def test_a2_accuracy_is_measured_on_images_the_grader_sends_in_a_secret_order(monkeypatch):
+    """A 'model' that replays the test split's labels in their usual order scores at chance; one
+    that really classifies the images it receives (here: by looking each image up) keeps its score."""
+    from torch import nn
+
+    from cnnlab.course.grading import a2
+    from cnnlab.data.digits import load_digits_tensors
+
+    images, labels = load_digits_tensors("test")
+
+    class Replay(nn.Module):  # answers stored in advance, in the order the split usually has
+        def forward(self, x):
+            return nn.functional.one_hot(labels[: len(x)], 10).float()
+
+    class LookUp(nn.Module):  # classifies what it is given (exact match against the stored images)
+        def forward(self, x):
+            match = (x.flatten(1)[:, None, :] == images.flatten(1)[None, :, :]).all(dim=2).float().argmax(dim=1)
+            return nn.functional.one_hot(labels[match], 10).float()
+
+    monkeypatch.setenv("CNNLAB_GRADING_SEED", "12345")
+    assert a2.accuracy_on_test_split(Replay()) < 0.3
+    assert a2.accuracy_on_test_split(LookUp()) == 1.0
+    first = a2.test_split_in_secret_order()[1]
+    monkeypatch.setenv("CNNLAB_GRADING_SEED", "54321")
+    assert not np.array_equal(first, a2.test_split_in_secret_order()[1])  # a new order every run

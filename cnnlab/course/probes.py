@@ -68,15 +68,16 @@ def probe_block(cls: Callable[..., nn.Module], args: tuple, x: torch.Tensor) -> 
     return out, "; ".join(names)
 
 
-def probe_model(model: nn.Module) -> tuple:
-    """(number of parameters, predicted labels on the digits test split) of a trained model."""
-    from cnnlab.data.digits import load_digits_tensors
-
+def probe_model(model: nn.Module, images: torch.Tensor) -> tuple:
+    """(number of parameters, predicted labels) of a trained model on ``images``, which the
+    grader chose and sent (the test split in a secret order: the model cannot know which
+    image comes when)."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model should be an nn.Module, got {type(model).__name__}")
-    images, _ = load_digits_tensors("test")
+    if not isinstance(images, torch.Tensor):
+        raise TypeError("the grader sends the test images as a tensor")
     model = model.cpu().float().eval()
     with torch.no_grad():
-        logits = model(images)
+        logits = model(images.cpu().float())
     n_params = sum(p.numel() for p in model.parameters())
     return n_params, logits.argmax(dim=1).numpy()

@@ -20,7 +20,7 @@ from cnnlab.course.reference import blocks
 
 from cnnlab.checks.errors import GradingError
 from cnnlab.course.probes import probe_block, probe_model, refuse
-from .functions import Case, check_function, random_cases
+from .functions import Case, check_function, hidden_seed, random_cases
 from .spec import GradedCheck, via
 
 BLOCK_REFERENCES = ("cnnlab.course.reference.blocks.ResidualUnit", "cnnlab.course.reference.blocks.SEBlock",
@@ -107,9 +107,24 @@ def check_separable_conv(SeparableConv2d: Any, hidden: bool = False) -> None:
 
 # --- the budgeted CNN -------------------------------------------------------------------------
 
-def _budget(model: Any) -> tuple[int, np.ndarray]:
+def test_split_in_secret_order() -> tuple[torch.Tensor, np.ndarray]:
+    """The held-out digits test split, (images, labels), shuffled by the hidden seed: the grader
+    sends the images and keeps the labels, so a model that returns stored answers in the split's
+    usual order scores at chance."""
+    from cnnlab.data.digits import load_digits_tensors
+
+    images, labels = load_digits_tensors("test")
+    order = np.random.default_rng(hidden_seed()).permutation(len(labels))
+    return images[torch.from_numpy(order)], labels.numpy()[order]
+
+
+def _budget(model: Any, images: torch.Tensor | None = None) -> tuple[int, np.ndarray]:
+    """(parameters, predictions on ``images``) of the student's model (by default one test image:
+    enough to count the parameters)."""
+    if images is None:
+        images = test_split_in_secret_order()[0][:1]
     try:
-        n_params, predicted = via(model, probe_model)()
+        n_params, predicted = via(model, probe_model)(images)
     except GradingError:
         raise
     except NotImplementedError:
@@ -130,15 +145,13 @@ def check_param_budget(model: Any, hidden: bool = False) -> None:
 
 
 def accuracy_on_test_split(model: Any) -> float:
-    """Accuracy of ``model`` on the held-out digits test split."""
-    from cnnlab.data.digits import load_digits_tensors
-
-    _, labels = load_digits_tensors("test")
-    n_params, predicted = _budget(model)
+    """Accuracy of ``model`` on the held-out digits test split (sent in a secret order)."""
+    images, labels = test_split_in_secret_order()
+    _, predicted = _budget(model, images)
     if predicted.shape != tuple(labels.shape):
         raise GradingError(f"your model gives {predicted.shape} predictions, expected {tuple(labels.shape)}: "
                            "one row of 10 scores per image", kind="shape")
-    return float((predicted == labels.numpy()).mean())
+    return float((predicted == labels).mean())
 
 
 def _accuracy_check(level: float) -> Callable[..., None]:
