@@ -13,13 +13,24 @@ with independent ones (PyTorch's operators, finite differences, counting).
 """
 from __future__ import annotations
 
-from .conv_fast import conv2d_fast, conv2d_fast_backward, conv2d_fast_forward, im2col
+import importlib
+from typing import Any
 
+from .conv_fast import conv2d_fast, conv2d_fast_backward, conv2d_fast_forward, im2col
 from .conv_naive import conv2d_naive, conv2d_naive_backward, conv2d_naive_forward
 from .pooling import avg_pool_backward, avg_pool_forward, max_pool_backward, max_pool_forward
 from .sizes import count_window_positions, same_padding_by_search
-from .blocks import ResidualUnit, SEBlock, SeparableConv2d
-from .detection import average_precision, box_iou, decode_grid, nms
+
+# Assignments 2 and 3 (PyTorch) load on first use, so that grading assignment 1 never imports torch.
+_TORCH_REFERENCES = {"ResidualUnit": ".blocks", "SEBlock": ".blocks", "SeparableConv2d": ".blocks",
+                     "average_precision": ".detection", "box_iou": ".detection", "decode_grid": ".detection",
+                     "nms": ".detection"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _TORCH_REFERENCES:
+        return getattr(importlib.import_module(_TORCH_REFERENCES[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "average_precision",
