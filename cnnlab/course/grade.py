@@ -88,7 +88,7 @@ def autograde_one(assignment: str, student: str, *, force: bool = False, attempt
         args.append("--force")
     output = ""
     for attempt in range(attempts):
-        proc = run_nbgrader(args, capture=True, env=_trusted_env())
+        proc = run_nbgrader(args, capture=True, env=_trusted_env(assignment))
         output = (proc.stdout or "") + (proc.stderr or "")
         if proc.returncode == 0 and NBGRADER_ERROR not in output:
             return True, output[-4000:]
@@ -243,13 +243,14 @@ def _run_batch(assignment: str, batch: list[str], everyone: list[str], force: bo
         args.append(f"--CourseDirectory.student_id_exclude={','.join(others)}")
     if force:
         args.append("--force")
-    proc = run_nbgrader(args, capture=True, env=_trusted_env())
+    proc = run_nbgrader(args, capture=True, env=_trusted_env(assignment))
     return (proc.stdout or "") + (proc.stderr or "")
 
 
-def _trusted_env() -> dict[str, str]:
-    """nbgrader's environment under ``grade``: TrustedExecute, and one secret seed for the whole run."""
-    return {"CNNLAB_TRUSTED_AUTOGRADE": "1", "CNNLAB_GRADING_SEED": _RUN_SEED}
+def _trusted_env(assignment: str) -> dict[str, str]:
+    """nbgrader's environment under ``grade``: TrustedExecute, the assignment (so that its first
+    sandbox starts while nbgrader loads), and one secret seed for the whole run."""
+    return {"CNNLAB_TRUSTED_AUTOGRADE": "1", "CNNLAB_TRUSTED_ASSIGNMENT": assignment, "CNNLAB_GRADING_SEED": _RUN_SEED}
 
 
 # One secret seed per grading run: every student gets the same hidden cases (drawn now, stored nowhere

@@ -146,6 +146,19 @@ PRESTART = False  # TrustedExecute turns it on: keep one sandbox started ahead f
 _spares: list[StudentProcess] = []
 
 
+def prelaunch(with_torch: bool, cell_timeout: float = 120.0) -> None:
+    """Start a spare sandbox now, for the first notebook (``grade``'s nbgrader processes call this
+    while nbgrader is still loading)."""
+    if any(spare.with_torch == with_torch for spare in _spares):
+        return
+    spare = StudentProcess([], None, cell_timeout, with_torch=with_torch)
+    try:
+        spare.launch()
+        _spares.append(spare)
+    except OSError:
+        spare.close()
+
+
 def _close_spares() -> None:
     while _spares:
         _spares.pop().close()

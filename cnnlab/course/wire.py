@@ -155,7 +155,7 @@ def send(fd: int, message: dict) -> None:
         return ref
 
     text = json.dumps(message, default=reference).encode()
-    for part in (struct.pack("<QQ", len(text), offset), text, *(a.reshape(-1).view(np.uint8) for a in arrays)):
+    for part in (struct.pack("<QQ", len(text), offset) + text, *(a.reshape(-1).view(np.uint8) for a in arrays)):
         view = memoryview(part)
         while view:
             written = os.write(fd, view)

@@ -199,8 +199,8 @@ def speed_ratio(conv_forward_fast: Callable[..., Any], repeat: int = 5) -> float
     cached answer does not help) and compares the fastest of each, which a busy machine disturbs
     least; for an answer in a sandboxed process the time of sending the arrays there and back
     (measured by the grader alone, the fastest of three) is subtracted. Every timed output is
-    checked. After two timed rounds a clear verdict (under half the allowed ratio, or over four
-    times it) stops early.
+    checked. A clear verdict stops early: under a quarter of the allowed ratio after one timed
+    round, under half of it (or over four times it) after two.
     """
     rng = np.random.default_rng(hidden_seed())
     transfer = getattr(conv_forward_fast, "transfer_seconds", None)
@@ -226,10 +226,13 @@ def speed_ratio(conv_forward_fast: Callable[..., Any], repeat: int = 5) -> float
         student_times.append(seconds)
         # a fast but wrong answer on big inputs does not count
         check_array(out, expected, what="conv_forward_fast on the timing input", rtol=1e-7, atol=1e-9)
-        if len(ref_times) >= 3:
+        timed_rounds = len(ref_times) - 1
+        if timed_rounds >= 1:
             ratio = _ratio(ref_times, student_times, transfer_times)
-            if ratio <= SPEED_MAX_RATIO / 2 or ratio > 4 * SPEED_MAX_RATIO:
-                break  # clearly fast enough, or clearly too slow: more rounds would not change the verdict
+            clearly_fast = ratio <= SPEED_MAX_RATIO / (4 if timed_rounds == 1 else 2)
+            clearly_slow = timed_rounds >= 2 and ratio > 4 * SPEED_MAX_RATIO
+            if clearly_fast or clearly_slow:
+                break  # more rounds would not change the verdict
     return _ratio(ref_times, student_times, transfer_times)
 
 
