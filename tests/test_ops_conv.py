@@ -385,3 +385,27 @@ def test_image_chunks_hold_at_least_one_image(monkeypatch):
     monkeypatch.setattr(FAST_MODULE, "CHUNK_BYTES", 1)  # smaller than any image
     *_, geo = prepare_conv(np.zeros((3, 2, 5, 5)), np.zeros((1, 2, 3, 3)), None, {})
     assert FAST_MODULE._image_chunks(3, 2, geo, 8) == [slice(0, 1), slice(1, 2), slice(2, 3)]
+
+
+def test_a_forked_child_runs_the_threaded_convolution_with_its_own_threads():
+    """The thread pool is per process: after a fork (DataLoader workers on Linux) the child does not
+    wait forever on threads that only exist in its parent."""
+    import multiprocessing
+
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(4)
+    x, w = rng.standard_normal((4, 3, 8, 8)), rng.standard_normal((2, 3, 3, 3))
+    with threadpool_limits(2, user_api="blas"):
+        expected = reference.conv2d_fast(x, w, padding=1)  # the parent's pool exists from here on
+        ctx = multiprocessing.get_context("fork")
+        with ctx.Pool(1) as pool:
+            got = pool.apply_async(_conv_in_child, (x, w)).get(timeout=60)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+
+
+def _conv_in_child(x, w):
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(2, user_api="blas"):
+        return reference.conv2d_fast(x, w, padding=1)

@@ -50,6 +50,7 @@ reverse: one strided slice per kernel tap, ``+=`` instead of ``=``.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -73,8 +74,14 @@ def _blas() -> ThreadpoolController:
     return ThreadpoolController().select(user_api="blas")
 
 
-@functools.cache
 def _pool(workers: int) -> ThreadPoolExecutor:
+    """A pool of ``workers`` threads, kept for the next call; a forked child (a DataLoader worker,
+    say) gets its own, since the parent's threads do not exist in it."""
+    return _pool_of_process(workers, os.getpid())
+
+
+@functools.cache
+def _pool_of_process(workers: int, pid: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cnnlab-conv")
 
 
