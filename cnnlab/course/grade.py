@@ -249,7 +249,7 @@ def _run_batch(assignment: str, batch: list[str], everyone: list[str], force: bo
 
 def _trusted_env(assignment: str) -> dict[str, str]:
     """nbgrader's environment under ``grade``: TrustedExecute, the assignment (so that its first
-    sandbox starts while nbgrader loads), and one secret seed for the whole run."""
+    sandbox starts before nbgrader loads: cnnlab.course.quick_start), and one secret seed for the whole run."""
     return {"CNNLAB_TRUSTED_AUTOGRADE": "1", "CNNLAB_TRUSTED_ASSIGNMENT": assignment, "CNNLAB_GRADING_SEED": _RUN_SEED}
 
 
