@@ -36,8 +36,8 @@ Four choices make it fast (measured with float32 against
   it copies and multiplies, so the threads really run at the same time.
 
 On 2 cores these took the benchmark's first layer (N=32, 16→32 channels, 32×32)
-from 2.7 to 1.5–1.8 ms forward and 6.2 to 4.1–4.3 ms backward (PyTorch: 0.85–0.9
-and 1.7 ms). The matrix products alone take about 0.9 ms forward there, as long
+from 2.7 to 1.7–2.1 ms forward and 6.2 to 4.1–4.7 ms backward (PyTorch: 0.9 and
+1.7–2.0 ms). The matrix products alone take about 0.9 ms forward there, as long
 as PyTorch's whole convolution, which never builds the patch matrix: the copies
 are what is left of the gap.
 
