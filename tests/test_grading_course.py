@@ -254,6 +254,26 @@ def test_wire_sends_arrays_as_raw_bytes_after_the_json():
     assert got.dtype == np.float32 and np.array_equal(got, x) and got.flags.writeable
 
 
+@pytest.mark.parametrize("value", [
+    np.array(2.5), np.zeros((0, 3)), np.arange(5, dtype=">f8"), np.array([True, False]),
+    np.arange(12.0).reshape(3, 4)[:, ::2], torch.tensor(1.5), torch.zeros(2, 3, dtype=torch.float64),
+], ids=["0-d", "empty", "big-endian", "bool", "strided", "0-d tensor", "tensor"])
+def test_wire_arrays_keep_shape_dtype_and_values_through_a_real_pipe(value):
+    import os
+    import threading
+
+    read, write = os.pipe()
+    sender = threading.Thread(target=lambda: (wire.send(write, {"v": wire.encode(value)}), os.close(write)))
+    sender.start()
+    got = wire.decode(wire.receive(read)["v"], tensors=True)
+    sender.join()
+    os.close(read)
+    expected = value.numpy() if isinstance(value, torch.Tensor) else value
+    assert isinstance(got, type(value))
+    got = got.numpy() if isinstance(got, torch.Tensor) else got
+    assert got.shape == expected.shape and got.dtype == expected.dtype and np.array_equal(got, expected)
+
+
 @pytest.mark.parametrize("ref, data, match", [
     ({"offset": 0, "dtype": "|O", "shape": [1]}, b"\0" * 8, "dtype"),  # objects: would be pointers
     ({"offset": 0, "dtype": "<U2", "shape": [1]}, b"\0" * 8, "dtype"),  # strings
