@@ -279,6 +279,8 @@ def test_wire_arrays_keep_shape_dtype_and_values_through_a_real_pipe(value):
     ({"offset": 0, "dtype": "<U2", "shape": [1]}, b"\0" * 8, "dtype"),  # strings
     ({"offset": 0, "dtype": "V8", "shape": [1]}, b"\0" * 8, "dtype"),  # raw records
     ({"offset": 0, "dtype": "pickle", "shape": [1]}, b"\0" * 8, "malformed|dtype"),
+    ({"offset": 0, "dtype": ",,", "shape": [1]}, b"\0" * 8, "dtype"),  # numpy raises SyntaxError on this one
+    ({"offset": 0, "dtype": "f8,", "shape": [1]}, b"\0" * 8, "dtype"),  # a one-field record
     ({"offset": 0, "dtype": "<f8", "shape": [2]}, b"\0" * 8, "outside"),  # more than was sent
     ({"offset": 8, "dtype": "<f8", "shape": [1]}, b"\0" * 8, "outside"),
     ({"offset": -8, "dtype": "<f8", "shape": [1]}, b"\0" * 8, "outside"),

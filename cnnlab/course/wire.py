@@ -41,8 +41,7 @@ def encode(value: Any, _depth: int = 0) -> Any:
         if not _sendable(arr.dtype):
             raise WireError(f"arrays of dtype {arr.dtype} cannot be sent: numbers or booleans only")
         # the array itself: send() writes its bytes after the JSON
-        contiguous = arr if arr.flags.c_contiguous else arr.copy(order="C")  # (ascontiguousarray makes 0-d 1-d)
-        return {"__nd__": contiguous, "tensor": is_tensor,
+        return {"__nd__": _c_order(arr), "tensor": is_tensor,
                 "cuda": bool(is_tensor and getattr(value, "is_cuda", False))}
     if isinstance(value, np.generic):
         return encode(value.item(), _depth + 1)
@@ -55,6 +54,11 @@ def encode(value: Any, _depth: int = 0) -> Any:
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     raise WireError(f"cannot send a {type(value).__name__}")
+
+
+def _c_order(arr: np.ndarray) -> np.ndarray:
+    """``arr`` laid out in C order, copied only if needed (``np.ascontiguousarray`` would make a 0-d array 1-d)."""
+    return arr if arr.flags.c_contiguous else arr.copy(order="C")
 
 
 def _sendable(dtype: np.dtype) -> bool:
@@ -72,7 +76,7 @@ def _from_bytes(ref: Any, data: bytearray) -> np.ndarray:
         raise WireError("malformed array in message")
     try:
         dtype = np.dtype(dtype_str)
-    except TypeError:
+    except Exception:  # noqa: BLE001 - TypeError, or even SyntaxError for ",,"
         raise WireError(f"unknown dtype {dtype_str!r} in message") from None
     if not _sendable(dtype):
         raise WireError(f"arrays of dtype {dtype} cannot be sent: numbers or booleans only")
@@ -97,7 +101,7 @@ def _array(value: dict, tensors: bool) -> Any:
     if tensors and value.get("tensor") is True:
         import torch
 
-        tensor = torch.from_numpy(arr if arr.flags.c_contiguous else arr.copy(order="C"))
+        tensor = torch.from_numpy(_c_order(arr))
         if value.get("cuda") is True and torch.cuda.is_available():  # the grader checks this case on the GPU
             tensor = tensor.cuda()
         return tensor
