@@ -147,8 +147,8 @@ _spares: list[StudentProcess] = []
 
 
 def prelaunch(with_torch: bool, cell_timeout: float = 120.0) -> None:
-    """Start a spare sandbox now, for the first notebook (``grade``'s nbgrader processes call this
-    while nbgrader is still loading)."""
+    """Start a spare sandbox now unless one is waiting: for the next notebook, or for the first
+    one (``grade``'s nbgrader processes call this while nbgrader is still loading)."""
     if any(spare.with_torch == with_torch for spare in _spares):
         return
     spare = StudentProcess([], None, cell_timeout, with_torch=with_torch)
@@ -233,12 +233,7 @@ class StudentProcess:
         else:
             process._set_notebook(cells, submission_dir, cell_timeout)
         if PRESTART:
-            spare = cls([], None, cell_timeout, with_torch=with_torch)
-            try:
-                spare.launch()
-                _spares.append(spare)
-            except OSError:
-                spare.close()
+            prelaunch(with_torch, cell_timeout)
         return process
 
     def _set_notebook(self, cells: Sequence[str], submission_dir: Path | None, cell_timeout: float) -> None:

@@ -206,11 +206,12 @@ def speed_ratio(conv_forward_fast: Callable[..., Any], repeat: int = 5) -> float
     transfer = getattr(conv_forward_fast, "transfer_seconds", None)
     results_only = getattr(conv_forward_fast, "results_only", None)
     answer = results_only() if results_only is not None else conv_forward_fast
-    ref_times, student_times, transfer_times = [], [], []
+    ref_times, student_times = [], []
     out_shape = (SPEED_SHAPES[0][0], SPEED_SHAPES[1][0], *SPEED_SHAPES[0][2:])  # padding 1, stride 1: same size
+    transfer_time = 0.0
     if transfer is not None:
         arrays = tuple(rng.standard_normal(shape) for shape in SPEED_SHAPES)
-        transfer_times = [0.0] + [transfer(arrays, out_shape) for _ in range(3)]  # [0] stands for the warm-up
+        transfer_time = min(transfer(arrays, out_shape) for _ in range(3))
     for _ in range(repeat + 1):  # the first round warms up
         x, w, b = (rng.standard_normal(shape) for shape in SPEED_SHAPES)
         expected, seconds = timed(lambda: ref_conv_forward(x, w, b, 1, 1))
@@ -228,18 +229,17 @@ def speed_ratio(conv_forward_fast: Callable[..., Any], repeat: int = 5) -> float
         check_array(out, expected, what="conv_forward_fast on the timing input", rtol=1e-7, atol=1e-9)
         timed_rounds = len(ref_times) - 1
         if timed_rounds >= 1:
-            ratio = _ratio(ref_times, student_times, transfer_times)
+            ratio = _ratio(ref_times, student_times, transfer_time)
             clearly_fast = ratio <= SPEED_MAX_RATIO / (4 if timed_rounds == 1 else 2)
             clearly_slow = timed_rounds >= 2 and ratio > 4 * SPEED_MAX_RATIO
             if clearly_fast or clearly_slow:
                 break  # more rounds would not change the verdict
-    return _ratio(ref_times, student_times, transfer_times)
+    return _ratio(ref_times, student_times, transfer_time)
 
 
-def _ratio(ref_times: list[float], student_times: list[float], transfer_times: list[float]) -> float:
-    """Fastest answer (minus the fastest transfer) over the fastest reference, warm-up round left out."""
-    student = min(student_times[1:]) - (min(transfer_times[1:]) if transfer_times else 0.0)
-    return max(student, 0.0) / max(min(ref_times[1:]), 1e-6)
+def _ratio(ref_times: list[float], student_times: list[float], transfer_time: float) -> float:
+    """Fastest answer (minus the transfer time) over the fastest reference, warm-up round left out."""
+    return max(min(student_times[1:]) - transfer_time, 0.0) / max(min(ref_times[1:]), 1e-6)
 
 
 def check_conv_forward_fast(conv_forward_fast: Callable[..., Any], hidden: bool = False) -> None:
