@@ -13,11 +13,11 @@ import torch
 from torch.utils.data import Dataset
 
 from .shapes import COLOURS, SHAPE_CLASSES, shape_mask
+from .streams import split_rng
 
 __all__ = ["CAPTION_COLORS", "CaptionedScenes", "Vocabulary", "make_captioned_scene"]
 
 CAPTION_COLORS = ("red", "green", "blue", "yellow")
-_SPLITS = ("train", "val", "test")
 
 
 class Vocabulary:
@@ -90,11 +90,9 @@ class CaptionedScenes(Dataset):
     """``dataset[i] -> (image (3,H,W) float32, tokens (MAX_TOKENS,) int64)``; ``captions`` holds the text."""
 
     def __init__(self, split: str = "train", size: int = 2000, image_size: int = 32, seed: int = 0):
-        if split not in _SPLITS:
-            raise ValueError(f"split={split!r}; expected one of {_SPLITS}")
+        rng = split_rng(seed, split, 53)  # checks the split first
         if size < 1:
             raise ValueError(f"size must be at least 1, got {size}")
-        rng = np.random.default_rng(np.random.SeedSequence([seed, _SPLITS.index(split), 53]))
         pairs = [make_captioned_scene(rng, image_size) for _ in range(size)]
         self.vocab, self.captions = VOCAB, [p[1] for p in pairs]
         self.images = torch.from_numpy(np.stack([p[0] for p in pairs])).permute(0, 3, 1, 2).contiguous()

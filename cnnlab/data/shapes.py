@@ -19,12 +19,13 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from .streams import SPLITS, split_rng
+
 SHAPE_CLASSES = ("square", "circle", "triangle", "cross")
 COLOURS = {
     "red": (0.90, 0.20, 0.20), "green": (0.25, 0.80, 0.30), "blue": (0.25, 0.45, 0.95),
     "yellow": (0.95, 0.85, 0.20), "magenta": (0.85, 0.30, 0.85), "cyan": (0.25, 0.85, 0.90),
 }
-SPLITS = ("train", "val", "test")
 DEFAULT_SIZES = {"train": 2000, "val": 300, "test": 300}
 
 __all__ = ["COLOURS", "SHAPE_CLASSES", "ShapesClassification", "ShapesDetection", "ShapesLocalization",
@@ -117,12 +118,6 @@ def make_scene(rng: np.random.Generator, image_size: int = 64, min_objects: int 
     }
 
 
-def _split_rng(seed: int, split: str) -> np.random.Generator:
-    if split not in SPLITS:
-        raise ValueError(f"split={split!r}; expected one of {SPLITS}")
-    return np.random.default_rng(np.random.SeedSequence([seed, SPLITS.index(split), 7]))
-
-
 def _count(split: str, size: int | None) -> int:
     n = DEFAULT_SIZES[split] if size is None else int(size)
     if n < 1:
@@ -139,7 +134,7 @@ class ShapesDetection(Dataset):
 
     def __init__(self, split: str = "train", size: int | None = None, image_size: int = 64, seed: int = 0,
                  min_objects: int = 1, max_objects: int = 4, min_size: float = 10, max_size: float = 26):
-        rng = _split_rng(seed, split)
+        rng = split_rng(seed, split, 7)
         scenes = [make_scene(rng, image_size, min_objects, max_objects, min_size, max_size)
                   for _ in range(_count(split, size))]
         self.split, self.image_size, self.classes = split, image_size, SHAPE_CLASSES
@@ -176,7 +171,7 @@ class ShapesClassification(Dataset):
 
     def __init__(self, split: str = "train", size: int | None = None, image_size: int = 32, seed: int = 0,
                  background: bool = False, min_size: float | None = None, max_size: float | None = None):
-        rng = _split_rng(seed + 2000, split)
+        rng = split_rng(seed + 2000, split, 7)
         lo = image_size * 0.4 if min_size is None else min_size
         hi = image_size * 0.85 if max_size is None else max_size
         self.classes = SHAPE_CLASSES + (("background",) if background else ())

@@ -11,13 +11,14 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from .streams import split_rng
+
 __all__ = ["KEYPOINTS", "SKELETON", "StickFigures", "draw_stick_figure", "random_pose"]
 
 KEYPOINTS = ("head", "neck", "left_elbow", "left_hand", "right_elbow", "right_hand",
              "pelvis", "left_knee", "left_foot", "right_knee", "right_foot")
 SKELETON = ((0, 1), (1, 2), (2, 3), (1, 4), (4, 5), (1, 6), (6, 7), (7, 8), (6, 9), (9, 10))
 _LIMB_SIDE = ("center", "left", "left", "right", "right", "center", "left", "left", "right", "right")
-_SPLITS = ("train", "val", "test")
 
 
 def _polar(origin: np.ndarray, angle: float, length: float) -> np.ndarray:
@@ -78,11 +79,9 @@ class StickFigures(Dataset):
     """
 
     def __init__(self, split: str = "train", size: int = 1000, image_size: int = 32, seed: int = 0):
-        if split not in _SPLITS:
-            raise ValueError(f"split={split!r}; expected one of {_SPLITS}")
+        rng = split_rng(seed, split, 31)  # checks the split first
         if size < 1:
             raise ValueError(f"size must be at least 1, got {size}")
-        rng = np.random.default_rng(np.random.SeedSequence([seed, _SPLITS.index(split), 31]))
         pairs = [draw_stick_figure(rng, image_size) for _ in range(size)]
         self.image_size, self.keypoint_names = image_size, KEYPOINTS
         self.images = torch.from_numpy(np.stack([p[0] for p in pairs])).permute(0, 3, 1, 2).contiguous()
