@@ -84,3 +84,13 @@ def test_semantic_and_instance_masks_match_the_objects():
         background = ~t["masks"].any(0)
         assert (masks[i][background] == 0).all() and (inst[i][background] == 0).all()
     assert torch.equal(semantic_masks(targets, 32), masks)
+
+
+@pytest.mark.parametrize("dataset", [StickFigures, CaptionedScenes])
+def test_splits_are_checked_and_drawn_from_independent_streams(dataset):
+    with pytest.raises(ValueError, match=r"split='dev'; expected one of \('train', 'val', 'test'\)"):
+        dataset("dev", size=2)
+    with pytest.raises(ValueError, match="size must be at least 1"):
+        dataset("train", size=0)
+    train, again, val = dataset("train", size=3), dataset("train", size=3), dataset("val", size=3)
+    assert torch.equal(train.images, again.images) and not torch.equal(train.images, val.images)
