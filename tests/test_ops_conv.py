@@ -37,15 +37,22 @@ def torch_conv(x, w, b, stride, pads, dilation, groups, dout):
     return out.detach().numpy(), grads
 
 
+def case_inputs(case, dtype, rng):
+    """x, w, b (None with "no_bias") and the keyword parameters of one configuration."""
+    n, c, h, w_, k, kh, kw = case["shape"]
+    x = rng.standard_normal((n, c, h, w_)).astype(dtype)
+    w = rng.standard_normal((k, c // case.get("groups", 1), kh, kw)).astype(dtype)
+    b = None if case.get("no_bias") else rng.standard_normal(k).astype(dtype)
+    params = {key: case[key] for key in ("stride", "padding", "dilation", "groups") if key in case}
+    return x, w, b, params
+
+
 def run_case(case, dtype, seed=0):
     """Check both implementations on one configuration; return their float64 results."""
     rng = np.random.default_rng(seed)
     n, c, h, w_, k, kh, kw = case["shape"]
     groups = case.get("groups", 1)
-    x = rng.standard_normal((n, c, h, w_)).astype(dtype)
-    w = rng.standard_normal((k, c // groups, kh, kw)).astype(dtype)
-    b = None if case.get("no_bias") else rng.standard_normal(k).astype(dtype)
-    params = {key: case[key] for key in ("stride", "padding", "dilation", "groups") if key in case}
+    x, w, b, params = case_inputs(case, dtype, rng)
     stride = as_pair(case.get("stride", 1), "stride")
     dilation = as_pair(case.get("dilation", 1), "dilation")
     pads = ops.resolve_padding(case.get("padding", 0), (kh, kw), stride, dilation, input_size=(h, w_))
@@ -203,14 +210,7 @@ def test_dtypes(impl):
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_student_conv2d_matches_the_loops(name, dtype):
     """cnnlab.ops.conv2d (PyTorch behind cnnlab's padding rules) equals the reference loops."""
-    case = CASES[name]
-    rng = np.random.default_rng(4)
-    n, c, h, w_, k, kh, kw = case["shape"]
-    groups = case.get("groups", 1)
-    x = rng.standard_normal((n, c, h, w_)).astype(dtype)
-    w = rng.standard_normal((k, c // groups, kh, kw)).astype(dtype)
-    b = None if case.get("no_bias") else rng.standard_normal(k).astype(dtype)
-    params = {key: case[key] for key in ("stride", "padding", "dilation", "groups") if key in case}
+    x, w, b, params = case_inputs(CASES[name], dtype, np.random.default_rng(4))
     got = ops.conv2d(x, w, b, **params)
     assert got.dtype == dtype and isinstance(got, np.ndarray)
     np.testing.assert_allclose(got, reference.conv2d_naive(x, w, b, **params), **TOL[dtype])
