@@ -13,7 +13,7 @@ import torch
 from torch.utils.data import Dataset
 
 from .shapes import COLOURS, SHAPE_CLASSES, shape_mask
-from .streams import split_rng
+from ._streams import split_rng
 
 __all__ = ["CAPTION_COLORS", "CaptionedScenes", "Vocabulary", "make_captioned_scene"]
 

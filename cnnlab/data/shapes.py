@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from .streams import SPLITS, split_rng
+from ._streams import SPLITS, split_rng
 
 SHAPE_CLASSES = ("square", "circle", "triangle", "cross")
 COLOURS = {

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from .streams import split_rng
+from ._streams import split_rng
 
 __all__ = ["KEYPOINTS", "SKELETON", "StickFigures", "draw_stick_figure", "random_pose"]
 
