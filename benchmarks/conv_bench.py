@@ -92,7 +92,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="first shape only, one round of 3 repeats")
     parser.add_argument("--threads", type=int, default=None, help="threads for numpy's BLAS and torch (default: torch's)")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds per shape; the fastest is kept (default 3)")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds per shape; the fastest is kept (default 5)")
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     parser.add_argument("--naive", action="store_true", help="also time the loops (one image, scaled to the batch)")
     args = parser.parse_args()
@@ -100,7 +100,7 @@ def main() -> None:
     threads = args.threads or torch.get_num_threads()
     torch.set_num_threads(threads)
     shapes = SHAPES[:1] if args.quick else SHAPES
-    repeat, rounds = (3, 1) if args.quick else (7, args.rounds)
+    repeat, rounds = (3, 1) if args.quick else (21, args.rounds)
     dtype = np.dtype(args.dtype).type
     with threadpool_limits(limits=threads, user_api="blas"):
         print(blas_report())

@@ -381,6 +381,45 @@ def test_chunks_are_shared_among_threads_with_a_single_threaded_blas():
         np.testing.assert_allclose(two, one, rtol=0, atol=1e-12)
 
 
+def test_results_come_back_in_chunk_order_whichever_thread_ran_them():
+    import threading
+
+    from threadpoolctl import threadpool_limits
+
+    chunks = [slice(i, i + 1) for i in range(5)]
+    with threadpool_limits(2, user_api="blas"):
+        done = FAST_MODULE._on_every_core(lambda c: (c.start, threading.get_ident()), chunks)
+    assert [start for start, _ in done] == [0, 1, 2, 3, 4]
+    assert len({ident for _, ident in done}) == 2
+
+
+def test_scratch_memory_is_kept_per_slot_and_a_result_is_never_scratch():
+    """Patch matrices are built in memory each thread keeps between calls; an output handed back
+    must not be overwritten by the next call, whatever its shape and dtype."""
+    rng = np.random.default_rng(5)
+    first = rng.standard_normal((3, 2, 7, 7)), rng.standard_normal((4, 2, 3, 3)), rng.standard_normal(4)
+    out_first = reference.conv2d_fast(*first, padding=1)
+    kept = out_first.copy()
+    second = [a.astype(np.float32) for a in (rng.standard_normal((2, 3, 9, 6)), rng.standard_normal((5, 3, 2, 2)))]
+    out_second = reference.conv2d_fast(*second, stride=2)
+    np.testing.assert_array_equal(out_first, kept)
+    expected = F.conv2d(torch.from_numpy(second[0]), torch.from_numpy(second[1]), stride=2).numpy()
+    np.testing.assert_allclose(out_second, expected, **TOL[np.float32])
+
+    a = FAST_MODULE._scratch("patches", (4, 10), np.float64)
+    b = FAST_MODULE._scratch("patches", (3, 7), np.float32)
+    assert np.shares_memory(a, b)  # the same slot on the same thread: the same memory
+    assert not np.shares_memory(a, FAST_MODULE._scratch("padded", (4, 10), np.float64))
+
+
+def test_scratch_far_larger_than_a_chunk_is_not_kept(monkeypatch):
+    monkeypatch.setattr(FAST_MODULE, "CHUNK_BYTES", 1000)
+    huge = (10, 1000)  # 80 kB of float64, far above 4 x 1000 bytes
+    assert not np.shares_memory(
+        FAST_MODULE._scratch("padded", huge, np.float64), FAST_MODULE._scratch("padded", huge, np.float64)
+    )
+
+
 def test_image_chunks_hold_at_least_one_image(monkeypatch):
     monkeypatch.setattr(FAST_MODULE, "CHUNK_BYTES", 1)  # smaller than any image
     *_, geo = prepare_conv(np.zeros((3, 2, 5, 5)), np.zeros((1, 2, 3, 3)), None, {})
