@@ -105,6 +105,18 @@ def test_student_process_answers_calls_and_survives_a_hang(tmp_path):
 
 @pytest.mark.course  # starts sandboxed processes: seconds each
 @needs_bwrap
+def test_cells_run_as_in_a_jupyter_kernel_with_in_out_and_underscore():
+    """Each cell is stored in the shell's history as a Jupyter kernel stores it: a notebook that
+    reads ``_``, ``Out`` or ``In`` behaves in the grader as it did in JupyterLab."""
+    cells = ["x = 20", "x + 1", "last, out, code = _, Out[2], In[1]\n"
+             "def remembered():\n    return float(last + out + len(code))\n"]
+    with StudentProcess(cells, None, cell_timeout=10, with_torch=False) as proc:
+        assert proc.cell_errors == []
+        assert RemoteFunction(proc, "remembered")() == 21.0 + 21.0 + len("x = 20")
+
+
+@pytest.mark.course  # starts sandboxed processes: seconds each
+@needs_bwrap
 def test_a_numpy_only_sandbox_loads_no_torch_and_refuses_late_probes():
     """Assignment 1's sandbox skips torch; a probe (which must be loaded before the student's code,
     so that the classes it captures are the library's) is then refused instead of imported late."""
@@ -435,3 +447,27 @@ def test_a2_accuracy_is_measured_on_images_the_grader_sends_in_a_secret_order(mo
     first = a2.test_split_in_secret_order()[1]
     monkeypatch.setenv("CNNLAB_GRADING_SEED", "54321")
     assert not np.array_equal(first, a2.test_split_in_secret_order()[1])  # a new order every run
+
+
+def test_wire_pipes_hold_a_megabyte_so_big_arrays_cross_in_few_writes():
+    import fcntl
+    import os
+
+    read_end, write_end = wire.pipe()
+    try:
+        with open("/proc/sys/fs/pipe-max-size") as limit:
+            allowed = int(limit.read())
+        expected = wire.PIPE_BYTES if allowed >= wire.PIPE_BYTES else 64 * 1024
+        assert fcntl.fcntl(write_end, fcntl.F_GETPIPE_SZ) >= expected
+        payload = {"x": wire.encode(np.arange(300_000.0))}  # 2.4 MB: more than the pipe holds
+        import threading
+
+        got = {}
+        reader = threading.Thread(target=lambda: got.update(wire.receive(read_end)))
+        reader.start()
+        wire.send(write_end, payload)
+        reader.join(10)
+        assert np.array_equal(wire.decode(got["x"]), np.arange(300_000.0))
+    finally:
+        os.close(read_end)
+        os.close(write_end)

@@ -4,8 +4,10 @@ Each check runs in a fresh interpreter, since both changes are process-wide."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -13,7 +15,9 @@ pytestmark = pytest.mark.course
 
 
 def _run(code: str) -> dict:
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    # nbgrader runs `alembic` (from the venv's bin) when it creates a gradebook
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -77,3 +81,48 @@ def test_nbgrader_still_refuses_corrupted_metadata_after_the_change():
         "MetadataValidator().validate_nb(nb)\n"
         "print(json.dumps({'refused': refused}))\n")
     assert found["refused"] in ("ValidationError",)
+
+
+def test_gradebooks_share_one_engine_and_see_each_others_writes(tmp_path):
+    """Every Gradebook of a process gets the same engine; the tables are created once per engine;
+    a write through one gradebook, closed, is read back through the next one and from a fresh
+    process with stock nbgrader."""
+    db = tmp_path / "gradebook.db"
+    found = _run(
+        "import json\n"
+        "import nbgrader.api as api\n"
+        "calls = []\n"
+        "create_all = api.Base.metadata.create_all\n"
+        "def counting(bind, **kw):\n    calls.append(bind); return create_all(bind=bind, **kw)\n"
+        "api.Base.metadata.create_all = counting  # what one_engine_per_database will call\n"
+        "from cnnlab.course.quick_start import one_engine_per_database\n"
+        "one_engine_per_database()\n"
+        f"url = 'sqlite:///{db}'\n"
+        "with api.Gradebook(url) as gb:\n    gb.add_student('ada', first_name='Ada'); first = gb.engine\n"
+        "with api.Gradebook(url) as gb:\n    name = gb.find_student('ada').first_name; second = gb.engine\n"
+        f"with api.Gradebook('sqlite:///{tmp_path / 'other.db'}') as gb:\n    third = gb.engine\n"
+        "print(json.dumps({'same': first is second, 'other': third is not first, 'name': name,"
+        " 'create_all_calls': len(calls)}))\n")
+    # the wrapper counts calls reaching the real create_all: once for each of the two databases
+    assert found == {"same": True, "other": True, "name": "Ada", "create_all_calls": 2}
+    stock = _run(
+        "import json\nimport nbgrader.api as api\n"
+        f"with api.Gradebook('sqlite:///{db}') as gb:\n    print(json.dumps({{'name': gb.find_student('ada').first_name}}))\n")
+    assert stock == {"name": "Ada"}
+
+
+def test_nbgrader_processes_exit_with_main_status_after_the_exit_handlers(tmp_path):
+    marker = tmp_path / "handler-ran"
+    script = (
+        "import atexit, sys\n"
+        "from cnnlab.course.quick_start import run_then_exit_at_once\n"
+        f"atexit.register(lambda: open({str(marker)!r}, 'w').close())\n"
+        "def main():\n    sys.stdout.write('no newline, still flushed')\n    return int(sys.argv[1])\n"
+        "def failing():\n    sys.exit('nbgrader failed: reason')\n"
+        "run_then_exit_at_once(failing if sys.argv[1] == 'fail' else main)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, "3"], capture_output=True, text=True)
+    assert (done.returncode, done.stdout) == (3, "no newline, still flushed")
+    assert marker.exists()
+    failed = subprocess.run([sys.executable, "-c", script, "fail"], capture_output=True, text=True)
+    assert failed.returncode == 1 and "nbgrader failed: reason" in failed.stderr

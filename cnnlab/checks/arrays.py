@@ -1,8 +1,9 @@
 """check_array: compare one answer with the expected array and explain precisely what is wrong.
 
-The comparison uses only ndarray methods and operators (not ``numpy.allclose`` or other
-module-level functions), so an answer cell that rebinds ``numpy.allclose`` or
-``numpy.isclose`` cannot change the verdict.
+The comparison uses only ndarray methods, operators and numpy functions captured when this
+module is imported (never ``numpy.allclose`` or a module attribute looked up at call time), so
+an answer cell that rebinds ``numpy.allclose``, ``numpy.isclose`` or ``numpy.abs`` cannot
+change the verdict.
 """
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from .errors import GradingError
 _ndarray = np.ndarray
 _asarray = np.asarray  # captured at import time
 _unravel = np.unravel_index
+_float64, _errstate = np.float64, np.errstate
+_subtract, _absolute, _multiply, _add, _less_equal = np.subtract, np.absolute, np.multiply, np.add, np.less_equal
 
 
 def _to_numpy(value: Any) -> Any:
@@ -79,6 +82,21 @@ def _fmt(x: Any) -> str:
         return repr(x)
 
 
+def _all_close(got: np.ndarray, expected: np.ndarray, rtol: float, atol: float) -> bool:
+    """True when both are float arrays whose every element is finite and within tolerance: the
+    usual case, decided in five passes over the data. Anything else (NaN, inf, integers, a
+    mismatch) is left to the full check, which explains what is wrong."""
+    if got.dtype.kind != "f" or expected.dtype.kind != "f" or got.ndim == 0 or got.size == 0:
+        return False
+    with _errstate(all="ignore"):
+        diff = _subtract(got, expected, dtype=_float64)
+        _absolute(diff, out=diff)
+        tol = _absolute(expected, dtype=_float64)
+        _multiply(tol, rtol, out=tol)
+        _add(tol, atol, out=tol)
+        return bool(_less_equal(diff, tol).all())  # NaN compares False
+
+
 def check_array(
     got: Any,
     expected: Any,
@@ -124,6 +142,8 @@ def check_array(
         msg = f"{what} has shape {tuple(got_arr.shape)}, expected {tuple(expected_arr.shape)}"
         guess = hint if hint is not None else shape_hint(got_arr.shape, expected_arr.shape)
         raise GradingError(msg + (f": {guess}" if guess else ""), kind="shape")
+    if _all_close(got_arr, expected_arr, rtol, atol):
+        return
     g = got_arr.astype(np.float64)
     e = expected_arr.astype(np.float64)
     finite_g = (g == g) & (g.__abs__() != np.inf)

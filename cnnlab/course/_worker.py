@@ -51,7 +51,11 @@ def _shell() -> Any:
         def enable_gui(self, gui: Any = None) -> None:  # `%matplotlib inline` needs no event loop here
             return None
 
-    return GradingShell.instance(colors="NoColor")
+    from traitlets.config import Config
+
+    config = Config()
+    config.HistoryManager.enabled = False  # In and Out still fill, but no SQLite file and no saving thread
+    return GradingShell.instance(colors="NoColor", config=config)
 
 
 _PROBES_PRELOADED = False  # set by _preload: probes imported before any student code ran
@@ -109,7 +113,8 @@ def run_cells(cells: list[str], cell_timeout: float) -> tuple[dict[str, Any], li
         _alarm(cell_timeout)
         try:
             with capture_output() as captured:
-                result = shell.run_cell(source, store_history=False)
+                # as in a Jupyter kernel: In, Out, _ and the execution count move on with every cell
+                result = shell.run_cell(source, store_history=True)
             error = result.error_before_exec or result.error_in_exec
         except BaseException as exc:  # noqa: BLE001 - a timeout between statements
             error = exc

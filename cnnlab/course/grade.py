@@ -16,6 +16,7 @@ import json
 import os
 import random
 import secrets
+import shutil
 import stat
 import time
 from collections.abc import Callable, Sequence
@@ -27,7 +28,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from . import config
+from . import config, turns
 from .verify import ERROR, Verdict, verify_notebook
 from .workflow import run_nbgrader
 
@@ -228,13 +229,12 @@ def _read_trusted_verdicts(root: Path, assignment: str, student: str) -> dict[st
 
 
 def _clear_trusted_verdicts(root: Path, assignment: str, student: str) -> None:
-    import shutil
-
     shutil.rmtree(verdicts_path(root, assignment, student, "x").parent, ignore_errors=True)
 
 
-def _run_batch(assignment: str, batch: list[str], everyone: list[str], force: bool) -> str:
-    """One nbgrader process autogrades a batch of students (the trusted grader replaces its Execute)."""
+def _run_batch(assignment: str, batch: list[str], everyone: list[str], force: bool, claims: Path) -> str:
+    """One nbgrader process autogrades the students of ``batch`` that it claims before the other
+    processes of the run (:mod:`cnnlab.course.turns`); the trusted grader replaces its Execute."""
     others = sorted(set(everyone) - set(batch))
     args = ["autograde", assignment]
     if len(batch) == 1:
@@ -243,7 +243,7 @@ def _run_batch(assignment: str, batch: list[str], everyone: list[str], force: bo
         args.append(f"--CourseDirectory.student_id_exclude={','.join(others)}")
     if force:
         args.append("--force")
-    proc = run_nbgrader(args, capture=True, env=_trusted_env(assignment))
+    proc = run_nbgrader(args, capture=True, env={**_trusted_env(assignment), turns.ENV_VAR: str(claims)})
     return (proc.stdout or "") + (proc.stderr or "")
 
 
@@ -262,8 +262,8 @@ def grade(assignment: str, *, jobs: int = 1, students: Sequence[str] | None = No
           progress: bool = True) -> list[StudentResult]:
     """Autograde every submission of ``assignment``, each graded cell decided by the trusted grader.
 
-    Students are split into ``jobs`` batches, one nbgrader process each (nbgrader's imports are
-    paid once per batch), and each notebook runs once, in the sandbox, under
+    ``jobs`` nbgrader processes share the students, each taking the next one nobody has taken
+    (:mod:`cnnlab.course.turns`; nbgrader's imports are paid once per process), and each notebook runs once, in the sandbox, under
     :class:`~cnnlab.course.trusted.TrustedExecute`. A student left without trusted verdicts
     (nbgrader failed, the gradebook was locked) is retried alone, then verified on its own;
     whatever stays undecided scores 0 and needs review. Raises
@@ -283,10 +283,13 @@ def grade(assignment: str, *, jobs: int = 1, students: Sequence[str] | None = No
     for student in students:
         results[student].problems += sanitize_submission(root / "submitted" / student / assignment)
         _clear_trusted_verdicts(root, assignment, student)
-    batches = [students[k::max(1, jobs)] for k in range(max(1, jobs))]
-    batches = [b for b in batches if b]
-    with ThreadPoolExecutor(max_workers=max(1, len(batches))) as pool:
-        running = [pool.submit(_run_batch, assignment, b, everyone + students, force) for b in batches]
+    claims = root / "verification" / assignment / ".claims"  # instructor-only, out of every sandbox's reach
+    shutil.rmtree(claims, ignore_errors=True)
+    claims.mkdir(parents=True)
+    processes = min(max(1, jobs), len(students))  # each is given everyone and grades whom it claims first
+    with ThreadPoolExecutor(max_workers=max(1, processes)) as pool:
+        running = [pool.submit(_run_batch, assignment, students, everyone + students, force, claims)
+                   for _ in range(processes)]
         import nbgrader.api  # noqa: F401 - needed to record the verdicts: loaded while the batches run
         logs = [r.result() for r in running]
     failed_in_batch = {s for s in students for log in logs

@@ -189,8 +189,8 @@ class StudentProcess:
         """Start the sandboxed process; it imports numpy, IPython (and torch), then waits for the notebook."""
         self.workdir = Path(tempfile.mkdtemp(prefix="cnnlab-verify-"))
         os.chmod(self.workdir, 0o755)
-        req_r, req_w = os.pipe()
-        rep_r, rep_w = os.pipe()
+        req_r, req_w = wire.pipe()
+        rep_r, rep_w = wire.pipe()
         argv = [sys.executable, "-I", "-c", _PRELUDE, str(req_r), str(rep_w), "torch" if self.with_torch else "numpy"]
         # -I ignores the user site and PYTHONPATH; the editable cnnlab comes from the venv's .pth.
         # The submission is mounted read-only (the bind shows files copied there later) and copied
@@ -323,8 +323,8 @@ def round_trip_seconds(args: tuple, out_shape: tuple[int, ...], timeout: float =
     call, measured without the student's process, which could otherwise slow it down on purpose."""
     import threading
 
-    req_r, req_w = os.pipe()
-    rep_r, rep_w = os.pipe()
+    req_r, req_w = wire.pipe()
+    rep_r, rep_w = wire.pipe()
 
     def other_end() -> None:
         try:

@@ -145,6 +145,22 @@ def _items(values: list) -> list:
     return values
 
 
+PIPE_BYTES = 1 << 20
+
+
+def pipe() -> tuple[int, int]:
+    """``os.pipe()`` with a buffer of PIPE_BYTES where Linux allows it (its default is 64 KiB):
+    an array of a few MB then crosses in a few writes, not a context switch every 64 KiB."""
+    read_end, write_end = os.pipe()
+    try:
+        import fcntl
+
+        fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    except (ImportError, AttributeError, OSError):  # another OS, or a lower /proc/sys/fs/pipe-max-size
+        pass
+    return read_end, write_end
+
+
 def send(fd: int, message: dict) -> None:
     """Write ``message`` (JSON values and arrays from :func:`encode`) to ``fd``."""
     arrays: list[np.ndarray] = []
