@@ -21,7 +21,6 @@ import stat
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +47,7 @@ class StudentResult:
     max_score: float | None = None
     problems: list[str] = field(default_factory=list)  # why this submission needs review
     feedback_written: bool = False  # TrustedExecute put the verdicts into the autograded notebook itself
+    recorded: dict[str, dict] | None = None  # per notebook, what SaveGradesInOneCommit recorded (not reported)
 
     @property
     def status(self) -> str:
@@ -65,6 +65,12 @@ class StudentResult:
 def verdicts_path(course_root: Path, assignment: str, student: str, notebook: str) -> Path:
     """Where :class:`~cnnlab.course.trusted.TrustedExecute` leaves one notebook's verdicts for :func:`grade`."""
     return Path(course_root) / "verification" / assignment / ".verdicts" / student / f"{notebook}.json"
+
+
+def recorded_path(course_root: Path, assignment: str, student: str, notebook: str) -> Path:
+    """Where :class:`~cnnlab.course.trusted.SaveGradesInOneCommit` says that it recorded one notebook's
+    verdicts in the gradebook (with the final verdicts, the changed cells and the notebook's score)."""
+    return verdicts_path(course_root, assignment, student, notebook).with_suffix(".recorded")
 
 
 def submitted_students(course_root: Path, assignment: str) -> list[str]:
@@ -157,13 +163,29 @@ def _with_retry(fn: Callable[[], Any], attempts: int = 10, on_error: Callable[[]
     return None
 
 
-def apply_verdicts(gb: Any, assignment: str, result: StudentResult) -> None:
-    """Write the trusted verdict over every automatically graded cell of the submission, through
-    ``gb``, an open nbgrader ``Gradebook`` (one for the whole class: opening one costs more than
-    recording a student).
+def record_verdicts(notebook: Any, verdicts: dict[str, Verdict]) -> list[str]:
+    """Write the trusted verdict over every automatically graded cell of ``notebook``, an nbgrader
+    ``SubmittedNotebook`` in an open gradebook session (the caller commits); ``verdicts`` gains an
+    error verdict for any such cell that has none. Returns the cells whose score changed.
 
     A cell without a verdict scores 0 and needs review; nothing nbgrader's kernel computed is kept.
     """
+    changed = []
+    for grade in notebook.grades:
+        if grade.cell.cell_type != "code" or (grade.auto_score is None and grade.name not in verdicts):
+            continue  # a written answer (or a code answer graded by hand) in formgrader
+        verdict = verdicts.setdefault(grade.name, Verdict(grade.name, False, "not verified", ERROR))
+        new = float(grade.max_score) if verdict.passed else 0.0
+        if grade.auto_score is None or float(grade.auto_score) != new:
+            changed.append(f"{notebook.name}/{grade.name}: {grade.auto_score} -> {new}")
+        grade.auto_score = new
+        grade.needs_manual_grade = verdict.needs_review
+    return changed
+
+
+def apply_verdicts(gb: Any, assignment: str, result: StudentResult) -> None:
+    """:func:`record_verdicts` for every notebook of a submission nbgrader graded without recording
+    the verdicts itself, through ``gb``, an open nbgrader ``Gradebook``."""
     from nbgrader.api import MissingEntry
 
     def work() -> None:
@@ -174,18 +196,8 @@ def apply_verdicts(gb: Any, assignment: str, result: StudentResult) -> None:
             result.problems.append("nbgrader recorded no submission: grade it by hand")
             return
         for nb in submission.notebooks:
-            verdicts = result.verdicts.get(nb.name, {})
-            for grade in nb.grades:
-                if grade.cell.cell_type != "code" or (grade.auto_score is None and grade.name not in verdicts):
-                    continue  # a written answer (or a code answer graded by hand) in formgrader
-                verdict = verdicts.get(grade.name) or Verdict(grade.name, False, "not verified", ERROR)
-                verdicts.setdefault(grade.name, verdict)
-                new = float(grade.max_score) if verdict.passed else 0.0
-                if grade.auto_score is None or float(grade.auto_score) != new:
-                    changed.append(f"{nb.name}/{grade.name}: {grade.auto_score} -> {new}")
-                grade.auto_score = new
-                grade.needs_manual_grade = verdict.needs_review
-            result.verdicts[nb.name] = verdicts
+            verdicts = result.verdicts.setdefault(nb.name, {})
+            changed += record_verdicts(nb, verdicts)
         gb.db.commit()
         result.score, result.max_score = float(submission.score), float(submission.max_score)
         result.changed = changed
@@ -226,6 +238,60 @@ def _read_trusted_verdicts(root: Path, assignment: str, student: str) -> dict[st
         except (ValueError, TypeError):
             return None
     return found
+
+
+def _read_recorded(root: Path, assignment: str, student: str) -> dict[str, dict] | None:
+    """What SaveGradesInOneCommit recorded for every source notebook, or None if any is missing or unreadable."""
+    found: dict[str, dict] = {}
+    for source in _source_notebooks(root, assignment):
+        path = recorded_path(root, assignment, student, source.stem)
+        try:
+            raw = json.loads(path.read_text())
+            found[source.stem] = {"verdicts": {gid: Verdict(**v) for gid, v in raw["verdicts"].items()},
+                                  "changed": [str(c) for c in raw["changed"]],
+                                  "score": float(raw["score"]), "max_score": float(raw["max_score"])}
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            return None
+    return found
+
+
+def _take_recorded(res: StudentResult) -> None:
+    """The verdicts, changes and score of a submission whose verdicts nbgrader's process recorded."""
+    assert res.recorded is not None
+    res.verdicts = {nb: rec["verdicts"] for nb, rec in res.recorded.items()}
+    res.changed = [c for rec in res.recorded.values() for c in rec["changed"]]
+    res.score = sum(rec["score"] for rec in res.recorded.values())
+    res.max_score = sum(rec["max_score"] for rec in res.recorded.values())
+
+
+class _LazyGradebook:
+    """An nbgrader ``Gradebook`` opened on first use (importing nbgrader costs half a second, and
+    most runs never need it here), closed on exit; a failure to open it is raised at every use."""
+
+    def __init__(self, db_url: str, course_id: str) -> None:
+        self.db_url, self.course_id = db_url, course_id
+        self._gradebook: Any = None
+        self._error: Exception | None = None
+
+    def open(self) -> Any:
+        if self._error is not None:
+            raise self._error
+        if self._gradebook is None:
+            try:
+                from nbgrader.api import Gradebook
+
+                self._gradebook = Gradebook(self.db_url, course_id=self.course_id)
+            except Exception as exc:  # noqa: BLE001 - fail closed: whoever needs it needs review
+                self._error = exc
+                raise
+        return self._gradebook
+
+    def __enter__(self) -> _LazyGradebook:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._gradebook is not None:
+            self._gradebook.close()
 
 
 def _clear_trusted_verdicts(root: Path, assignment: str, student: str) -> None:
@@ -290,7 +356,6 @@ def grade(assignment: str, *, jobs: int = 1, students: Sequence[str] | None = No
     with ThreadPoolExecutor(max_workers=max(1, processes)) as pool:
         running = [pool.submit(_run_batch, assignment, students, everyone + students, force, claims)
                    for _ in range(processes)]
-        import nbgrader.api  # noqa: F401 - needed to record the verdicts: loaded while the batches run
         logs = [r.result() for r in running]
     failed_in_batch = {s for s in students for log in logs
                        if f"There was an error processing assignment '{assignment}' for student '{s}'" in log}
@@ -299,6 +364,8 @@ def grade(assignment: str, *, jobs: int = 1, students: Sequence[str] | None = No
         res = results[student]
         verdicts = None if student in failed_in_batch else _read_trusted_verdicts(root, assignment, student)
         res.feedback_written = verdicts is not None
+        if verdicts is not None:
+            res.recorded = _read_recorded(root, assignment, student)
         if verdicts is None:  # alone, with retries while the gradebook is locked
             ok, log = autograde_one(assignment, student, force=True)
             res.log_tail = log
@@ -318,13 +385,7 @@ def grade(assignment: str, *, jobs: int = 1, students: Sequence[str] | None = No
     report_dir = root / "verification" / assignment
     report_dir.mkdir(parents=True, exist_ok=True)
     finished: list[StudentResult] = []
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool, ExitStack() as stack:
-        try:
-            from nbgrader.api import Gradebook
-
-            gb: Any = stack.enter_context(Gradebook(db_url, course_id=cfg.COURSE_ID))
-        except Exception as exc:  # noqa: BLE001 - fail closed: every student needs review
-            gb = exc
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool, _LazyGradebook(db_url, cfg.COURSE_ID) as gradebook:
         futures = {pool.submit(finish, s): s for s in students}
         for future in tqdm(as_completed(futures), total=len(futures), desc=f"recording {assignment}",
                            unit="student", disable=not progress):
@@ -335,9 +396,10 @@ def grade(assignment: str, *, jobs: int = 1, students: Sequence[str] | None = No
                 res = StudentResult(student, False, f"{type(exc).__name__}: {exc}",
                                     problems=[f"grading failed: {type(exc).__name__}"])
             try:
-                if isinstance(gb, Exception):
-                    raise gb
-                apply_verdicts(gb, assignment, res)
+                if res.recorded is not None:  # nbgrader's process recorded the verdicts with its scores
+                    _take_recorded(res)
+                else:
+                    apply_verdicts(gradebook.open(), assignment, res)
             except Exception as exc:  # noqa: BLE001
                 res.problems.append(f"updating the gradebook failed: {type(exc).__name__}: {exc}"[:300])
             try:
@@ -346,7 +408,8 @@ def grade(assignment: str, *, jobs: int = 1, students: Sequence[str] | None = No
             except Exception as exc:  # noqa: BLE001
                 res.problems.append(f"writing the feedback notebook failed: {type(exc).__name__}"[:300])
             (report_dir / f"{student}.json").write_text(
-                json.dumps({**asdict(res), "status": res.status, "needs_review": res.review_reasons(),
+                json.dumps({**{k: v for k, v in asdict(res).items() if k != "recorded"}, "status": res.status,
+                            "needs_review": res.review_reasons(),
                             "hidden_case_seed": _RUN_SEED}, indent=1,
                            default=str))
             finished.append(res)

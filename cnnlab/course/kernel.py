@@ -87,13 +87,14 @@ def configure(c: Any) -> bool:
     """
     c.ExchangeFactory.collect = "cnnlab.course.exchange.SafeCollect"
     if os.environ.get("CNNLAB_TRUSTED_AUTOGRADE") == "1":  # set by `grade`: one trusted run replaces Execute
-        # nbgrader's own list, Execute replaced. Its final CheckCellMetadata is left out: the sanitize
-        # pass just before has checked the metadata (after restoring the locked cells), and nothing
-        # here changes it again (a student's code never touches the notebook); it cost 28 ms a student.
+        # nbgrader's own list, Execute replaced, and SaveAutoGrades by the same step with one commit per
+        # notebook. Its final CheckCellMetadata is left out: the sanitize pass just before has checked
+        # the metadata (after restoring the locked cells), and nothing here changes it again (a
+        # student's code never touches the notebook); it cost 28 ms a student.
         c.Autograde.autograde_preprocessors = [
             "cnnlab.course.trusted.TrustedExecute", "nbgrader.preprocessors.IgnorePattern",
             "nbconvert.preprocessors.ClearMetadataPreprocessor", "nbgrader.preprocessors.LimitOutput",
-            "nbgrader.preprocessors.SaveAutoGrades", "nbgrader.preprocessors.AssignLatePenalties"]
+            "cnnlab.course.trusted.SaveGradesInOneCommit", "nbgrader.preprocessors.AssignLatePenalties"]
     if opted_out() or not shutil.which("bwrap"):
         return False
     install_kernelspec()
