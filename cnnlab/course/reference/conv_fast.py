@@ -44,9 +44,11 @@ Six choices make it fast (measured with float32 against
   at the same time.
 
 On 2 cores these took the benchmark's first layer (N=32, 16→32 channels, 32×32)
-from 2.7 to 1.3–1.5 ms forward (PyTorch: 0.84–0.9 ms). The matrix products
-alone take about 0.9 ms of each of the two cores there, as long as PyTorch's
-whole convolution, which never builds the patch matrix.
+from 2.7 to 1.35–1.65 ms forward, depending on how busy the machine's other
+tenants are (PyTorch: 0.84–0.94 ms). Per chunk of 8 images on one core the
+product takes 0.44 ms and building its patch matrix 0.11 ms: the products
+alone keep both cores busy for about as long as PyTorch's whole convolution,
+which never builds the patch matrix.
 
 The backward pass rebuilds each chunk's patch matrix from ``x`` (cheaper than
 keeping a matrix kh·kw times the input) and reuses the two products:
@@ -71,9 +73,10 @@ from threadpoolctl import ThreadpoolController
 from cnnlab.ops._validate import as_pair
 from cnnlab.ops.geometry import Window, prepare_conv
 
-CHUNK_BYTES = 4 << 20
+CHUNK_BYTES = 6 << 20
 """Target size of one chunk's patch matrix: a few MiB, inside a current CPU's last-level cache
-(32 MiB on the benchmark machine) even with one chunk per core, large enough that products are few."""
+(32 MiB on the benchmark machine) even with one chunk per core, large enough that products are few
+(6 MiB ran 1-2 % faster than 4 on the benchmark's first layer; 1-2 MiB, which fit a core's L2, 10-25 % slower)."""
 
 
 # --- sharing chunks among the cores ---------------------------------------------------------
