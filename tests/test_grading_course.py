@@ -16,7 +16,7 @@ import torch
 from cnnlab.course import wire
 from cnnlab.course.grading.static import analyse
 from cnnlab.course.remote import RemoteFunction, StudentProcess, copy_submission
-from cnnlab.course.sandbox import sandbox_command
+from cnnlab.course.sandbox import WORKER_FILES, sandbox_command
 from cnnlab.course.verify import cells_to_run, verify_notebook
 from cnnlab.course.grading import a1
 
@@ -87,6 +87,41 @@ def test_sandbox_holds_the_student_package_not_the_references():
     assert seen["failed"] == ["cnnlab.course.reference", "cnnlab.course.grading", "cnnlab.course.grading.a2"]
     assert seen["visible"] == []
     assert seen["listing"] == sorted(WORKER_FILES)
+
+
+@pytest.mark.course  # builds the kit's wheel and starts a sandbox
+@needs_bwrap
+def test_sandbox_package_is_the_kits_wheel_file_for_file(tmp_path):
+    """Every file of cnnlab the sandbox shows (but the worker's in cnnlab/course) is a file of the
+    student kit's wheel with the same bytes, and every file of the wheel is there: a module added
+    to the checkout reaches the sandbox only by being in the kit."""
+    import hashlib
+    import zipfile
+
+    import cnnlab
+    from cnnlab.course.kit import build_wheel
+
+    package = Path(cnnlab.__file__).resolve().parent
+    wheel = build_wheel(package.parent, tmp_path / "wheel")
+    with zipfile.ZipFile(wheel) as zf:
+        shipped = {name[len("cnnlab/"):]: hashlib.sha256(zf.read(name)).hexdigest()
+                   for name in zf.namelist() if name.startswith("cnnlab/") and not name.endswith("/")}
+    code = ("import hashlib, json, os, cnnlab\n"
+            "root = os.path.dirname(cnnlab.__file__)\n"
+            "seen = {}\n"
+            "for folder, dirs, files in os.walk(root):\n"
+            "    dirs[:] = [d for d in dirs if d != '__pycache__']\n"
+            "    for f in files:\n"
+            "        path = os.path.join(folder, f)\n"
+            "        seen[os.path.relpath(path, root)] = hashlib.sha256(open(path, 'rb').read()).hexdigest()\n"
+            "print(json.dumps(seen))\n")
+    cmd, env = sandbox_command([sys.executable, "-I", "-c", code], workdir=None, chdir="/tmp/work")
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    worker = {f"course/{name}" for name in WORKER_FILES}
+    assert set(seen) - worker == set(shipped)
+    assert {name: digest for name, digest in seen.items() if name not in worker} == shipped
 
 
 @pytest.mark.course  # starts sandboxed processes: seconds each
@@ -471,3 +506,14 @@ def test_wire_pipes_hold_a_megabyte_so_big_arrays_cross_in_few_writes():
     finally:
         os.close(read_end)
         os.close(write_end)
+
+
+def test_only_the_newest_student_packages_are_kept(tmp_path):
+    from cnnlab.course.sandbox import _forget_old_packages
+
+    for age, name in enumerate(["a", "b", "c", "d", "e", "f"]):
+        (tmp_path / name).mkdir()
+        os.utime(tmp_path / name, (1_000_000 - age * 100, 1_000_000 - age * 100))  # a is the newest
+    (tmp_path / ".building-x").mkdir()  # another process's build in progress
+    _forget_old_packages(tmp_path, keep=tmp_path / "f")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".building-x", "a", "b", "c", "f"]

@@ -1,9 +1,10 @@
 """Run untrusted student code in a bubblewrap sandbox.
 
 The sandbox sees only what grading needs, read-only: the system (/usr, /etc), the
-Python installation and the virtual environment, and the student package: ``cnnlab``
-without ``cnnlab.course`` (what the student kit's wheel holds), plus only the worker's own
-modules of ``cnnlab.course`` (:data:`WORKER_FILES`). The references, the checks and the
+Python installation and the virtual environment, and the student package exactly as the
+student kit ships it (:func:`student_package`: the kit's wheel, unpacked, mounted where the
+checkout's ``cnnlab`` is), plus only the worker's own modules of ``cnnlab.course``
+(:data:`WORKER_FILES`). The references, the checks and the
 hidden cases (``cnnlab.course.reference``, ``cnnlab.course.grading``) and the repository
 around the package (whose notebooks hold the solutions) are not there. It gets a private
 /tmp, a private writable copy of its working directory, no network, its own PID and IPC
@@ -20,6 +21,8 @@ everything it can write lies in a size-capped tmpfs.
 """
 from __future__ import annotations
 
+import functools
+import hashlib
 import itertools
 import os
 import shutil
@@ -74,15 +77,79 @@ def mode() -> str:
                              f"{INSTALL_HINT} (or set CNNLAB_SANDBOX=off for a class you trust)")
 
 
-def readonly_paths() -> list[Path]:
-    """What the sandbox may read: system, Python, the venv and the cnnlab package (nothing else).
+def _package_digest(package: Path) -> str:
+    """A digest of what the student kit's wheel is built from: every file of ``package`` but
+    ``course/`` and compiled files, by path and content, and the package's version."""
+    digest = hashlib.sha256(cnnlab.__version__.encode())
+    for path in sorted(package.rglob("*")):
+        rel = path.relative_to(package)
+        if rel.parts[0] == "course" or "__pycache__" in rel.parts or path.suffix == ".pyc" or not path.is_file():
+            continue
+        digest.update(str(rel).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:20]
 
-    :func:`sandbox_command` then hides ``cnnlab/course`` but :data:`WORKER_FILES` (see :func:`course_mask`).
+
+@functools.cache
+def student_package() -> Path | None:
+    """The student kit's ``cnnlab`` package, unpacked, or None when it cannot be built.
+
+    Built by :func:`cnnlab.course.kit.build_wheel` from the checkout's ``cnnlab`` (the same wheel
+    ``python -m cnnlab.course kit`` ships), unpacked under ``~/.cache/cnnlab/student-package/<digest>``
+    once for each content of the package (a few seconds, then found again), with an empty
+    ``course/`` for the worker's files to be mounted in, and compiled to bytecode so that no
+    sandbox compiles it again. Where the wheel cannot be built, the sandbox shows the checkout's
+    package with ``cnnlab/course`` hidden instead, with a warning.
     """
+    package = Path(cnnlab.__file__).resolve().parent
+    if not (package / "course").is_dir():  # the student package itself is installed
+        return package
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cnnlab" / "student-package"
+    unpacked = cache / _package_digest(package) / "cnnlab"
+    if (unpacked / "__init__.py").is_file():
+        return unpacked
+    try:
+        import compileall
+        import tempfile
+        import zipfile
+
+        from .kit import build_wheel
+
+        cache.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=cache, prefix=".building-") as tmp:
+            wheel = build_wheel(package.parent, Path(tmp) / "wheel")
+            tree = Path(tmp) / "tree"
+            with zipfile.ZipFile(wheel) as zf:
+                zf.extractall(tree, [m for m in zf.namelist() if m.startswith("cnnlab/")])
+            (tree / "cnnlab" / "course").mkdir()  # where the worker's files are mounted
+            compileall.compile_dir(str(tree / "cnnlab"), quiet=1)
+            unpacked.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.rename(tree / "cnnlab", unpacked)
+            except OSError:  # another grading process unpacked it first
+                if not (unpacked / "__init__.py").is_file():
+                    raise
+        _forget_old_packages(cache, keep=unpacked.parent)
+    except Exception as exc:  # noqa: BLE001 - grading still works, on the checkout's package
+        warnings.warn(f"could not build the student kit's package ({type(exc).__name__}: {exc}); the sandbox "
+                      "shows the checkout's cnnlab with cnnlab/course hidden instead", RuntimeWarning, stacklevel=2)
+        return None
+    return unpacked
+
+
+def _forget_old_packages(cache: Path, keep: Path, count: int = 4) -> None:
+    """Remove all but the ``count`` most recently built packages in ``cache`` (each is a few MB)."""
+    built = sorted((p for p in cache.iterdir() if p.is_dir() and not p.name.startswith(".") and p != keep),
+                   key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in built[count - 1:]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def readonly_paths() -> list[Path]:
+    """What the sandbox may read: system, Python and the venv (nothing else); :func:`sandbox_command`
+    adds the student package (:func:`package_mounts`)."""
     paths = {Path(p) for p in ("/usr", "/etc", "/opt") if Path(p).exists()}
     for p in (sys.base_prefix, sys.prefix, sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]):
         paths.add(Path(p).resolve())
-    paths.add(Path(cnnlab.__file__).resolve().parent)
     # Drop paths contained in another one.
     kept = sorted(paths, key=lambda p: len(p.parts))
     result: list[Path] = []
@@ -92,16 +159,21 @@ def readonly_paths() -> list[Path]:
     return result
 
 
-def course_mask() -> list[str]:
-    """bwrap arguments that hide the instructor's ``cnnlab/course`` but the worker's files.
+def package_mounts() -> list[str]:
+    """bwrap arguments that show the student package where ``cnnlab`` is imported from, and in its
+    ``cnnlab/course`` only the worker's files.
 
-    An empty read-only tmpfs goes over the directory and only :data:`WORKER_FILES` are bound back,
-    so inside the sandbox ``cnnlab`` is the student package and ``cnnlab.course`` holds the worker.
+    The package is the kit's (:func:`student_package`), or, where that cannot be built, the
+    checkout's; either way an empty read-only tmpfs goes over ``cnnlab/course`` and only
+    :data:`WORKER_FILES` are bound back, so ``cnnlab.course`` holds the worker and nothing else.
     """
-    course = Path(cnnlab.__file__).resolve().parent / "course"
+    package = Path(cnnlab.__file__).resolve().parent
+    kit = student_package()
+    args = ["--ro-bind", str(kit or package), str(package)]
+    course = package / "course"
     if not course.is_dir():  # the student package alone: nothing to hide
-        return []
-    args = ["--perms", "0755", "--size", str(1024**2), "--tmpfs", str(course)]
+        return args
+    args += ["--perms", "0755", "--size", str(1024**2), "--tmpfs", str(course)]
     for name in WORKER_FILES:
         path = course / name
         if path.is_file():
@@ -175,7 +247,8 @@ def sandbox_command(
     if not root:
         cmd.append("--unshare-user")
     ro = readonly_paths()
-    ancestors = sorted({a for p in [*ro, *rw_paths] for a in p.parents if a != Path("/")},
+    package = Path(cnnlab.__file__).resolve().parent
+    ancestors = sorted({a for p in [*ro, *rw_paths, package] for a in p.parents if a != Path("/")},
                        key=lambda a: len(a.parts))
     cmd += ["--perms", "1777", "--size", str(tmpfs_bytes), "--tmpfs", "/tmp"]
     for parent in ancestors:  # bwrap would create them mode 0700, unreadable for the unprivileged uid
@@ -183,7 +256,7 @@ def sandbox_command(
             cmd += ["--perms", "0755", "--dir", str(parent)]
     for path in ro:
         cmd += ["--ro-bind", str(path), str(path)]
-    cmd += course_mask()  # the student package: no references, checks or hidden cases
+    cmd += package_mounts()  # the student package: no references, checks or hidden cases
     for link in ("bin", "lib", "lib64", "sbin"):
         p = Path("/") / link
         if p.is_symlink():
