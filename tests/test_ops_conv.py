@@ -292,6 +292,10 @@ CHUNKED_CASES = {
     ),
     "groups_dilation_pair_no_bias": dict(shape=(3, 6, 10, 10, 4, 2, 3), groups=2, dilation=(2, 1), no_bias=True),
     "pointwise_stride3": dict(shape=(7, 5, 7, 8, 3, 1, 1), stride=3),
+    # the stride-1 same-width layers, which the forward pass computes by stacked kernel rows
+    "same_3x3": dict(shape=(5, 4, 9, 8, 6, 3, 3), padding=1),
+    "same_tall_dilated_no_bias": dict(shape=(4, 3, 10, 7, 5, 5, 3), padding="same", dilation=(2, 1), no_bias=True),
+    "pointwise": dict(shape=(6, 5, 4, 7, 3, 1, 1)),
 }
 
 
