@@ -225,34 +225,33 @@ def annotate_feedback(course_root: Path, assignment: str, result: StudentResult)
         nbformat.write(nb, str(path))
 
 
-def _read_trusted_verdicts(root: Path, assignment: str, student: str) -> dict[str, dict[str, Verdict]] | None:
-    """The verdicts TrustedExecute wrote for every source notebook, or None if any is missing."""
-    found: dict[str, dict[str, Verdict]] = {}
+def _read_each_notebook(root: Path, assignment: str, student: str, path_of: Callable[..., Path],
+                        parse: Callable[[Any], Any]) -> dict[str, Any] | None:
+    """``parse`` of the JSON file ``path_of(root, assignment, student, notebook)`` for every source
+    notebook, by notebook name; None if any is missing or unreadable."""
+    found: dict[str, Any] = {}
     for source in _source_notebooks(root, assignment):
-        path = verdicts_path(root, assignment, student, source.stem)
-        if not path.is_file():
-            return None
         try:
-            raw = json.loads(path.read_text())
-            found[source.stem] = {gid: Verdict(**v) for gid, v in raw.items()}
-        except (ValueError, TypeError):
+            found[source.stem] = parse(json.loads(path_of(root, assignment, student, source.stem).read_text()))
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
             return None
     return found
+
+
+def _verdicts_from(raw: dict) -> dict[str, Verdict]:
+    return {gid: Verdict(**v) for gid, v in raw.items()}
+
+
+def _read_trusted_verdicts(root: Path, assignment: str, student: str) -> dict[str, dict[str, Verdict]] | None:
+    """The verdicts TrustedExecute wrote for every source notebook, or None if any is missing."""
+    return _read_each_notebook(root, assignment, student, verdicts_path, _verdicts_from)
 
 
 def _read_recorded(root: Path, assignment: str, student: str) -> dict[str, dict] | None:
     """What SaveGradesInOneCommit recorded for every source notebook, or None if any is missing or unreadable."""
-    found: dict[str, dict] = {}
-    for source in _source_notebooks(root, assignment):
-        path = recorded_path(root, assignment, student, source.stem)
-        try:
-            raw = json.loads(path.read_text())
-            found[source.stem] = {"verdicts": {gid: Verdict(**v) for gid, v in raw["verdicts"].items()},
-                                  "changed": [str(c) for c in raw["changed"]],
-                                  "score": float(raw["score"]), "max_score": float(raw["max_score"])}
-        except (OSError, ValueError, TypeError, KeyError, AttributeError):
-            return None
-    return found
+    return _read_each_notebook(root, assignment, student, recorded_path, lambda raw: {
+        "verdicts": _verdicts_from(raw["verdicts"]), "changed": [str(c) for c in raw["changed"]],
+        "score": float(raw["score"]), "max_score": float(raw["max_score"])})
 
 
 def _take_recorded(res: StudentResult) -> None:
