@@ -126,18 +126,15 @@ def test_trusted_verdicts_are_recorded_in_the_same_commit_with_a_note_for_grade(
     test_f's output says passed but its verdict failed (0 points); test_g has no verdict (0 points,
     needs review). grade reads the note instead of opening the gradebook again."""
     import json
-    from pathlib import Path
 
     from cnnlab.course.grade import recorded_path
     from cnnlab.course.trusted import VERDICTS_KEY, SaveGradesInOneCommit
     from cnnlab.course.verify import Verdict
 
-    repo = Path(__file__).resolve().parents[1]
     monkeypatch.setenv("PATH", f"{shutil.os.path.dirname(shutil.sys.executable)}:{shutil.os.environ['PATH']}")
-    monkeypatch.setenv("CNNLAB_COURSE_CONFIG", str(repo / "course_config.py"))
-    monkeypatch.setenv("CNNLAB_COURSE_ROOT", str(tmp_path))
     db, url, resources, source = _gradebook(tmp_path, "gradebook")
-    resources[VERDICTS_KEY] = {"test_f": Verdict("test_f", False, "conv_forward is wrong at 3 of 9 elements")}
+    resources[VERDICTS_KEY] = {"verdicts": {"test_f": Verdict("test_f", False, "conv_forward is wrong at 3 of 9 elements")},
+                               "note": recorded_path(tmp_path, "a1", "ada", "nb")}
     recorded_path(tmp_path, "a1", "ada", "nb").parent.mkdir(parents=True)
     SaveGradesInOneCommit().preprocess(nbformat.from_dict(source), resources)
 

@@ -66,10 +66,10 @@ class TrustedExecute(NbGraderPreprocessor):
                 cell.execution_count = None
         path = verdicts_path(root, assignment, student, notebook)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({gid: asdict(v) for gid, v in result.verdicts.items()}))
-        os.replace(tmp, path)
-        resources[VERDICTS_KEY] = result.verdicts  # for SaveGradesInOneCommit, a few steps later
+        _write_json(path, {gid: asdict(v) for gid, v in result.verdicts.items()})
+        # for SaveGradesInOneCommit, a few steps later: the verdicts, and where to leave its note
+        resources[VERDICTS_KEY] = {"verdicts": result.verdicts,
+                                   "note": recorded_path(root, assignment, student, notebook)}
         return nb, resources
 
 
@@ -92,7 +92,8 @@ class SaveGradesInOneCommit(SaveAutoGrades):
         info = resources["nbgrader"]
         self.notebook_id, self.assignment_id = info["notebook"], info["assignment"]
         self.student_id, self.db_url = info["student"], info["db_url"]
-        verdicts = resources.get(VERDICTS_KEY)
+        trusted = resources.get(VERDICTS_KEY)
+        verdicts = None if trusted is None else trusted["verdicts"]
         self.gradebook = Gradebook(self.db_url)
         with self.gradebook:
             session = self.gradebook.db
@@ -110,8 +111,12 @@ class SaveGradesInOneCommit(SaveAutoGrades):
                 note = {"verdicts": {gid: asdict(v) for gid, v in verdicts.items()}, "changed": changed,
                         "score": float(submitted.score), "max_score": float(submitted.max_score)}
         if verdicts is not None:
-            path = recorded_path(config.load().COURSE_ROOT, self.assignment_id, self.student_id, self.notebook_id)
-            tmp = path.with_name(path.name + ".tmp")
-            tmp.write_text(json.dumps(note))
-            os.replace(tmp, path)
+            _write_json(trusted["note"], note)
         return nb, resources
+
+
+def _write_json(path: Path, value: Any) -> None:
+    """Write ``value`` as JSON to ``path`` whole or not at all (a reader never sees half a file)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(value))
+    os.replace(tmp, path)
