@@ -36,6 +36,8 @@ from . import config
 
 # Runtime dependencies of the instructor's install that students do not need.
 INSTRUCTOR_ONLY_DEPENDENCIES = ("threadpoolctl",)
+NOT_IN_THE_WHEEL = ("__pycache__", "*.pyc", "*.egg-info")
+"""Files and folders of ``cnnlab/`` that :func:`build_wheel` never copies (nor ``cnnlab/course``)."""
 # Text that must never reach a student: nbgrader's solution and hidden-test regions, the
 # hidden cases' switch, and the instructor package.
 FORBIDDEN_TEXT = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "hidden=True",
@@ -242,8 +244,7 @@ def build_wheel(repo_root: Path, out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="cnnlab-kit-") as tmp:
         src = Path(tmp) / "src"
-        shutil.copytree(repo_root / "cnnlab", src / "cnnlab",
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"))
+        shutil.copytree(repo_root / "cnnlab", src / "cnnlab", ignore=shutil.ignore_patterns(*NOT_IN_THE_WHEEL))
         shutil.rmtree(src / "cnnlab" / "course")
         (src / "pyproject.toml").write_text(_student_pyproject(cnnlab.__version__, _student_dependencies(repo_root)))
         before = set(out.glob("cnnlab-*.whl"))

@@ -21,6 +21,7 @@ everything it can write lies in a size-capped tmpfs.
 """
 from __future__ import annotations
 
+import fnmatch
 import functools
 import hashlib
 import itertools
@@ -77,13 +78,21 @@ def mode() -> str:
                              f"{INSTALL_HINT} (or set CNNLAB_SANDBOX=off for a class you trust)")
 
 
+def _package_dir() -> Path:
+    """Where ``cnnlab`` is imported from (the checkout, for an instructor)."""
+    return Path(cnnlab.__file__).resolve().parent
+
+
 def _package_digest(package: Path) -> str:
-    """A digest of what the student kit's wheel is built from: every file of ``package`` but
-    ``course/`` and compiled files, by path and content, and the package's version."""
+    """A digest of what the student kit's wheel is built from: every file of ``package`` that
+    :func:`cnnlab.course.kit.build_wheel` copies, by path and content, and the package's version."""
+    from .kit import NOT_IN_THE_WHEEL
+
     digest = hashlib.sha256(cnnlab.__version__.encode())
     for path in sorted(package.rglob("*")):
         rel = path.relative_to(package)
-        if rel.parts[0] == "course" or "__pycache__" in rel.parts or path.suffix == ".pyc" or not path.is_file():
+        skipped = any(fnmatch.fnmatch(part, pattern) for part in rel.parts for pattern in NOT_IN_THE_WHEEL)
+        if rel.parts[0] == "course" or skipped or not path.is_file():
             continue
         digest.update(str(rel).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:20]
@@ -100,7 +109,7 @@ def student_package() -> Path | None:
     sandbox compiles it again. Where the wheel cannot be built, the sandbox shows the checkout's
     package with ``cnnlab/course`` hidden instead, with a warning.
     """
-    package = Path(cnnlab.__file__).resolve().parent
+    package = _package_dir()
     if not (package / "course").is_dir():  # the student package itself is installed
         return package
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cnnlab" / "student-package"
@@ -167,7 +176,7 @@ def package_mounts() -> list[str]:
     checkout's; either way an empty read-only tmpfs goes over ``cnnlab/course`` and only
     :data:`WORKER_FILES` are bound back, so ``cnnlab.course`` holds the worker and nothing else.
     """
-    package = Path(cnnlab.__file__).resolve().parent
+    package = _package_dir()
     kit = student_package()
     args = ["--ro-bind", str(kit or package), str(package)]
     course = package / "course"
@@ -247,7 +256,7 @@ def sandbox_command(
     if not root:
         cmd.append("--unshare-user")
     ro = readonly_paths()
-    package = Path(cnnlab.__file__).resolve().parent
+    package = _package_dir()
     ancestors = sorted({a for p in [*ro, *rw_paths, package] for a in p.parents if a != Path("/")},
                        key=lambda a: len(a.parts))
     cmd += ["--perms", "1777", "--size", str(tmpfs_bytes), "--tmpfs", "/tmp"]
