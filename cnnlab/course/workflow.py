@@ -14,8 +14,6 @@ from .quick_start import NBGRADER_LAUNCHER
 from .sandbox import opted_out
 
 
-
-
 def init(force: bool = False) -> Path:
     """Create COURSE_ROOT with ``source`` linked to the repository's assignments, the exchange and config."""
     cfg = config.load()
