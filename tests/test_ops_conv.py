@@ -387,19 +387,46 @@ def test_chunks_are_shared_among_threads_with_a_single_threaded_blas():
 
 def test_results_come_back_in_chunk_order_whichever_thread_ran_them():
     import threading
+    import time
 
     from threadpoolctl import threadpool_limits
 
-    chunks = [slice(i, i + 1) for i in range(5)]
+    def work(chunk):
+        time.sleep(0.02)  # long enough for the pool thread to wake and take its turns
+        return chunk.start, threading.get_ident()
+
+    chunks = [slice(i, i + 1) for i in range(6)]
     with threadpool_limits(2, user_api="blas"):
-        done = FAST_MODULE._on_every_core(lambda c: (c.start, threading.get_ident()), chunks)
-    assert [start for start, _ in done] == [0, 1, 2, 3, 4]
+        done = FAST_MODULE._on_every_core(work, chunks)
+    assert [start for start, _ in done] == [0, 1, 2, 3, 4, 5]
     assert len({ident for _, ident in done}) == 2
 
 
-def test_scratch_memory_is_kept_per_slot_and_a_result_is_never_scratch():
+def test_a_failing_chunk_raises_after_every_thread_has_stopped():
+    """An error in the calling thread's chunk must not return while the pool thread still writes."""
+    import threading
+    import time
+
+    from threadpoolctl import threadpool_limits
+
+    finished = []
+
+    def work(chunk):
+        if threading.current_thread() is threading.main_thread():
+            raise ValueError(f"chunk {chunk.start} failed")
+        time.sleep(0.05)
+        finished.append(chunk.start)
+
+    with threadpool_limits(2, user_api="blas"), pytest.raises(ValueError, match="failed"):
+        FAST_MODULE._on_every_core(work, [slice(0, 1), slice(1, 2)])
+    assert finished == [1]  # the pool thread's chunk was complete when the error came back
+
+
+def test_workspaces_are_kept_per_thread_and_layer_and_a_result_is_never_one():
     """Patch matrices are built in memory each thread keeps between calls; an output handed back
     must not be overwritten by the next call, whatever its shape and dtype."""
+    import threading
+
     rng = np.random.default_rng(5)
     first = rng.standard_normal((3, 2, 7, 7)), rng.standard_normal((4, 2, 3, 3)), rng.standard_normal(4)
     out_first = reference.conv2d_fast(*first, padding=1)
@@ -410,18 +437,55 @@ def test_scratch_memory_is_kept_per_slot_and_a_result_is_never_scratch():
     expected = F.conv2d(torch.from_numpy(second[0]), torch.from_numpy(second[1]), stride=2).numpy()
     np.testing.assert_allclose(out_second, expected, **TOL[np.float32])
 
-    a = FAST_MODULE._scratch("patches", (4, 10), np.float64)
-    b = FAST_MODULE._scratch("patches", (3, 7), np.float32)
-    assert np.shares_memory(a, b)  # the same slot on the same thread: the same memory
-    assert not np.shares_memory(a, FAST_MODULE._scratch("padded", (4, 10), np.float64))
+    *_, geo = prepare_conv(*first, {"padding": 1})
+    space = FAST_MODULE._workspace(geo, 3, 2, np.float64)
+    assert FAST_MODULE._workspace(geo, 3, 2, np.float64) is space  # the same layer again
+    assert FAST_MODULE._workspace(geo, 2, 2, np.float64) is not space  # another chunk size
+    assert FAST_MODULE._workspace(geo, 3, 2, np.float32) is not space
+    elsewhere = []
+    thread = threading.Thread(target=lambda: elsewhere.append(FAST_MODULE._workspace(geo, 3, 2, np.float64)))
+    thread.start()
+    thread.join()
+    assert elsewhere[0] is not space and not np.shares_memory(elsewhere[0].with_ones, space.with_ones)
 
 
-def test_scratch_far_larger_than_a_chunk_is_not_kept(monkeypatch):
-    monkeypatch.setattr(FAST_MODULE, "CHUNK_BYTES", 1000)
-    huge = (10, 1000)  # 80 kB of float64, far above 4 x 1000 bytes
-    assert not np.shares_memory(
-        FAST_MODULE._scratch("padded", huge, np.float64), FAST_MODULE._scratch("padded", huge, np.float64)
-    )
+def test_a_kept_workspace_gives_each_new_input_its_own_answer():
+    """The padding's zeros and the row of ones are written once; what each chunk copies in must
+    replace, not add to, what the last one left."""
+    rng = np.random.default_rng(8)
+    w, b = rng.standard_normal((3, 2, 3, 3)), rng.standard_normal(3)
+    for pad in (1, (0, 2, 1, 0)):  # whole rows end to end, and the general layout
+        for _ in range(3):
+            x = rng.standard_normal((2, 2, 6, 5)) * 10
+            out, cache = reference.conv2d_fast_forward(x, w, b, {"padding": pad})
+            dout = rng.standard_normal(out.shape)
+            dx, dw, db = reference.conv2d_fast_backward(dout, cache)
+            pads = prepare_conv(x, w, b, {"padding": pad})[3].pads
+            ref_out, ref_grads = torch_conv(x, w, b, (1, 1), pads, (1, 1), 1, dout)
+            np.testing.assert_allclose(out, ref_out, **TOL[np.float64])
+            for got, ref in zip((dx, dw, db), ref_grads):
+                np.testing.assert_allclose(got, ref, **TOL[np.float64])
+
+
+def test_workspaces_beyond_the_budget_are_dropped_least_recently_used_first(monkeypatch):
+    x = np.zeros((2, 3, 8, 8))
+    geos = [prepare_conv(x, np.zeros((4, 3, k, k)), None, {"padding": k // 2})[3] for k in (1, 3, 5)]
+    sizes = [FAST_MODULE._Workspace(g, 2, 3, np.float64).nbytes for g in geos]
+    # 4 × CHUNK_BYTES holds the 1x1 and the 5x5 layers' workspaces, not all three
+    monkeypatch.setattr(FAST_MODULE, "CHUNK_BYTES", -(-(sizes[0] + sizes[2]) // 4))
+    monkeypatch.setattr(FAST_MODULE._thread_workspaces, "kept", {}, raising=False)
+    one, three = (FAST_MODULE._workspace(g, 2, 3, np.float64) for g in geos[:2])
+    assert FAST_MODULE._workspace(geos[0], 2, 3, np.float64) is one  # now the most recently used
+    five = FAST_MODULE._workspace(geos[2], 2, 3, np.float64)  # no room for three: the 3x3 layer's goes
+    assert FAST_MODULE._workspace(geos[0], 2, 3, np.float64) is one
+    assert FAST_MODULE._workspace(geos[2], 2, 3, np.float64) is five
+    assert FAST_MODULE._workspace(geos[1], 2, 3, np.float64) is not three
+
+
+def test_a_workspace_far_larger_than_a_chunk_is_not_kept(monkeypatch):
+    monkeypatch.setattr(FAST_MODULE, "CHUNK_BYTES", 1000)  # far below one image's patch matrix
+    *_, geo = prepare_conv(np.zeros((2, 3, 9, 9)), np.zeros((4, 3, 3, 3)), None, {"padding": 1})
+    assert FAST_MODULE._workspace(geo, 2, 3, np.float64) is not FAST_MODULE._workspace(geo, 2, 3, np.float64)
 
 
 def test_image_chunks_hold_at_least_one_image(monkeypatch):

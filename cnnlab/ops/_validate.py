@@ -53,7 +53,11 @@ def check_4d(arr: np.ndarray, name: str, axes: str = "(N, C, H, W)") -> None:
 
 def as_pair(value: Any, name: str, minimum: int = 1) -> Pair:
     """An int or a pair of ints as a ``(height, width)`` pair, each at least ``minimum``."""
-    if isinstance(value, Integral) and not isinstance(value, bool):
+    if type(value) is int:  # the usual cases first: checks against numbers.Integral are slow
+        pair = (value, value)
+    elif type(value) is tuple and len(value) == 2 and type(value[0]) is int and type(value[1]) is int:
+        pair = value
+    elif isinstance(value, Integral) and not isinstance(value, bool):
         pair = (int(value), int(value))
     elif (
         isinstance(value, Iterable)

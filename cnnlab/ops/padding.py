@@ -50,9 +50,9 @@ def conv_output_size(n: int, f: int, p: int | tuple[int, int] = 0, s: int = 1, d
     4
     """
     for value, name in ((n, "n"), (f, "f"), (s, "s"), (d, "d")):
-        if not isinstance(value, Integral) or value < 1:
+        if (type(value) is not int and not isinstance(value, Integral)) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    if isinstance(p, Integral):
+    if type(p) is int or isinstance(p, Integral):
         before = after = int(p)
     else:
         try:
@@ -121,7 +121,7 @@ def resolve_padding(
 
 def explicit_pads(padding: Any) -> Pads:
     """An int, a pair ``(ph, pw)`` or a 4-tuple as ``(top, bottom, left, right)``."""
-    if isinstance(padding, Integral) and not isinstance(padding, bool):
+    if type(padding) is int or (isinstance(padding, Integral) and not isinstance(padding, bool)):
         pads = (int(padding),) * 4
     elif isinstance(padding, Iterable) and not isinstance(padding, (str, bytes)):
         items = list(padding)
