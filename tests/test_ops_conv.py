@@ -292,7 +292,7 @@ CHUNKED_CASES = {
     ),
     "groups_dilation_pair_no_bias": dict(shape=(3, 6, 10, 10, 4, 2, 3), groups=2, dilation=(2, 1), no_bias=True),
     "pointwise_stride3": dict(shape=(7, 5, 7, 8, 3, 1, 1), stride=3),
-    # the stride-1 same-width layers, which the forward pass computes by stacked kernel rows
+    # the stride-1 same-width layers, whose patches are copied as whole rows end to end
     "same_3x3": dict(shape=(5, 4, 9, 8, 6, 3, 3), padding=1),
     "same_tall_dilated_no_bias": dict(shape=(4, 3, 10, 7, 5, 5, 3), padding="same", dilation=(2, 1), no_bias=True),
     "pointwise": dict(shape=(6, 5, 4, 7, 3, 1, 1)),
@@ -471,8 +471,8 @@ def test_workspaces_beyond_the_budget_are_dropped_least_recently_used_first(monk
     x = np.zeros((2, 3, 8, 8))
     geos = [prepare_conv(x, np.zeros((4, 3, k, k)), None, {"padding": k // 2})[3] for k in (1, 3, 5)]
     sizes = [FAST_MODULE._Workspace(g, 2, 3, np.float64).nbytes for g in geos]
-    # 4 × CHUNK_BYTES holds the 1x1 and the 5x5 layers' workspaces, not all three
-    monkeypatch.setattr(FAST_MODULE, "CHUNK_BYTES", -(-(sizes[0] + sizes[2]) // 4))
+    # room for the 1x1 and the 5x5 layers' workspaces, not for all three
+    monkeypatch.setattr(FAST_MODULE, "WORKSPACE_BYTES", sizes[0] + sizes[2])
     monkeypatch.setattr(FAST_MODULE._thread_workspaces, "kept", {}, raising=False)
     one, three = (FAST_MODULE._workspace(g, 2, 3, np.float64) for g in geos[:2])
     assert FAST_MODULE._workspace(geos[0], 2, 3, np.float64) is one  # now the most recently used
@@ -482,8 +482,8 @@ def test_workspaces_beyond_the_budget_are_dropped_least_recently_used_first(monk
     assert FAST_MODULE._workspace(geos[1], 2, 3, np.float64) is not three
 
 
-def test_a_workspace_far_larger_than_a_chunk_is_not_kept(monkeypatch):
-    monkeypatch.setattr(FAST_MODULE, "CHUNK_BYTES", 1000)  # far below one image's patch matrix
+def test_a_workspace_larger_than_the_budget_is_not_kept(monkeypatch):
+    monkeypatch.setattr(FAST_MODULE, "WORKSPACE_BYTES", 1000)  # below one image's patch matrix
     *_, geo = prepare_conv(np.zeros((2, 3, 9, 9)), np.zeros((4, 3, 3, 3)), None, {"padding": 1})
     assert FAST_MODULE._workspace(geo, 2, 3, np.float64) is not FAST_MODULE._workspace(geo, 2, 3, np.float64)
 

@@ -38,7 +38,7 @@ Seven choices make it fast (measured with float32 against
 * Few numpy calls. A thread holds Python's interpreter lock between numpy
   calls, and two threads making many small calls wait for each other (on a
   virtual machine, each wait ends with a wake-up of tens of microseconds). The
-  workspace prepares every view once, so a chunk is four copies and a product.
+  workspace prepares every view once, so a chunk is two copies, a few fills and a product.
 * Every core. PyTorch spreads all of a convolution over its threads; numpy
   runs only the matrix product on several threads and every copy on one. So
   the chunks are shared among as many threads as the BLAS may use, the calling
@@ -82,7 +82,12 @@ CHUNK_BYTES = 5 << 19
 machine), so that the product reads the columns from close by, and small enough that each thread gets
 several chunks and the threads finish together. On the benchmark's first layer, 8 chunks of 4 images
 ran 4-8 % faster than 4 chunks of 8 (and 6 of 5 or 6 images, 10 % slower). Smaller chunks used to lose
-to the work done per chunk, before :class:`_Workspace` made it four numpy calls."""
+to the work done per chunk, before :class:`_Workspace` made it a handful of numpy calls."""
+
+WORKSPACE_BYTES = 32 << 20
+"""How much memory each thread may keep in :class:`_Workspace` s between calls: room for the forward
+and backward pass of a layer whose single image has a patch matrix of several MiB (7.2 MiB for the
+benchmark's second layer, 64 channels of 56×56), or of a few smaller layers taking turns."""
 
 
 # --- sharing chunks among the cores ---------------------------------------------------------
@@ -228,7 +233,7 @@ def _empty_rows(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
 
 class _Workspace:
     """The memory in which one thread builds the patch matrix of a chunk of ``m`` images of one layer,
-    with every view into it prepared, so that a chunk costs four numpy calls (:meth:`patch_columns`).
+    with every view into it prepared, so that building a chunk's columns is a handful of numpy calls (:meth:`patch_columns`).
 
     Kept between calls (:func:`_workspace`), for three reasons, all measured: fresh memory costs a
     page fault per 4 KiB the first time it is written; memory used a moment ago is still in the
@@ -311,14 +316,14 @@ class _Workspace:
 def _workspace(geo: Window, m: int, c: int, dtype: Any) -> _Workspace:
     """This thread's :class:`_Workspace` for chunks of m images of this layer, made on first use.
 
-    Each thread keeps its most recently used workspaces up to 4 × CHUNK_BYTES in all (several
-    layers of a network, taking turns); one far larger than a chunk is used once and not kept.
+    Each thread keeps its most recently used workspaces up to WORKSPACE_BYTES in all (several
+    layers of a network, taking turns); one larger than that is used once and not kept.
     """
     kept = _thread_workspaces.__dict__.setdefault("kept", {})
     key = (geo, m, c, np.dtype(dtype))
     space = kept.pop(key, None) or _Workspace(geo, m, c, dtype)
     kept[key] = space  # now the most recently used
-    while sum(s.nbytes for s in kept.values()) > 4 * CHUNK_BYTES:
+    while sum(s.nbytes for s in kept.values()) > WORKSPACE_BYTES:
         del kept[next(iter(kept))]  # the least recently used, possibly the new one itself
     return space
 
