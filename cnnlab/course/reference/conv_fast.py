@@ -233,7 +233,8 @@ def _empty_rows(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
 
 class _Workspace:
     """The memory in which one thread builds the patch matrix of a chunk of ``m`` images of one layer,
-    with every view into it prepared, so that building a chunk's columns is a handful of numpy calls (:meth:`patch_columns`).
+    with every view into it prepared, so that building a chunk's columns is a handful of numpy calls
+    (:meth:`patch_columns`).
 
     Kept between calls (:func:`_workspace`), for three reasons, all measured: fresh memory costs a
     page fault per 4 KiB the first time it is written; memory used a moment ago is still in the
@@ -296,8 +297,7 @@ class _Workspace:
             kh, kw = self.geo.kernel
             # taps overlap in the image, so they are added one at a time
             self.tap_pairs = [(d_taps[:, :, u, v], d_entries[:, :, u, v]) for u in range(kh) for v in range(kw)]
-            self.d_wrapped = [np.reshape(self.dcols, self.entries.shape, copy=False)[view_index]
-                              for view_index in self.wrapped_index]
+            self.d_wrapped = [d_entries[index] for index in self.wrapped_index]
             self.nbytes += self.dcols.base.nbytes + self.dx_pad.nbytes
         return self.dcols
 
@@ -333,7 +333,7 @@ _thread_workspaces = threading.local()
 
 def _weight_rows(w: np.ndarray, groups: int, b: np.ndarray | None = None) -> np.ndarray:
     """w (K, C/G, kh, kw) as one matrix per group, (G, K/G, C/G·kh·kw): each filter is a row; with
-    ``b``, the bias is one more column (it meets the row of ones of :func:`_patch_columns`)."""
+    ``b``, the bias is one more column (it meets the row of ones of :meth:`_Workspace.patch_columns`)."""
     rows = w.reshape(groups, w.shape[0] // groups, -1)
     if b is None:
         return rows
@@ -357,7 +357,8 @@ def im2col(
     params = {"stride": stride, "padding": padding, "dilation": dilation}
     x, _, _, geo = prepare_conv(x, probe, None, params)
     n, (ho, wo) = x.shape[0], geo.out_hw
-    cols = _Workspace(geo, n, x.shape[1], x.dtype).patch_columns(x)[0]  # (C·kh·kw, N·Ho·Wo): image 0's pixels, then 1's, ...
+    # (C·kh·kw, N·Ho·Wo): the pixels of image 0, then of image 1, ...; a workspace of its own, not kept
+    cols = _Workspace(geo, n, x.shape[1], x.dtype).patch_columns(x)[0]
     return np.ascontiguousarray(cols.T).reshape(n * ho * wo, -1)
 
 
