@@ -419,7 +419,7 @@ def test_a_failing_chunk_raises_after_every_thread_has_stopped():
 
     with threadpool_limits(2, user_api="blas"), pytest.raises(ValueError, match="failed"):
         FAST_MODULE._on_every_core(work, [slice(0, 1), slice(1, 2)])
-    assert finished == [1]  # the pool thread's chunk was complete when the error came back
+    assert len(finished) == 1  # the pool thread's chunk was complete when the error came back
 
 
 def test_workspaces_are_kept_per_thread_and_layer_and_a_result_is_never_one():
