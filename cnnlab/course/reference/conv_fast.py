@@ -48,7 +48,7 @@ Seven choices make it fast (measured with float32 against
   it copies and multiplies, so the threads really run at the same time.
 
 On 2 cores these took the benchmark's first layer (N=32, 16→32 channels, 32×32)
-from 2.7 to 1.17–1.22 ms forward (PyTorch: 0.84–0.86 ms). Per chunk of 4 images
+from 2.7 to 1.16–1.22 ms forward (PyTorch: 0.84–0.85 ms). Per chunk of 4 images
 on one core the product takes 0.22 ms and building its patch matrix 0.04 ms:
 the products alone keep both cores busy for about as long as PyTorch's whole
 convolution, which never builds the patch matrix.
