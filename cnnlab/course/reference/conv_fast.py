@@ -120,7 +120,9 @@ def _on_every_core(work: Callable[[slice], Any], chunks: Sequence[slice]) -> lis
     While the threads run, each BLAS call is single-threaded (the thread budget is spent on
     the Python threads instead); the BLAS's own setting is restored afterwards.
     """
-    workers = min(_thread_budget(), len(chunks))
+    libraries = _blas().lib_controllers
+    budgets = [library.num_threads for library in libraries]  # read once: restored at the end
+    workers = min(max(budgets, default=1), len(chunks))
     if workers <= 1:
         return [work(chunk) for chunk in chunks]
     jobs = iter(enumerate(chunks))  # shared: a thread takes the next chunk whenever it is free
@@ -130,8 +132,6 @@ def _on_every_core(work: Callable[[slice], Any], chunks: Sequence[slice]) -> lis
         for i, chunk in jobs:
             done[i] = work(chunk)
 
-    libraries = _blas().lib_controllers
-    budgets = [library.num_threads for library in libraries]
     for library in libraries:  # (threadpoolctl's limit() does the same, at ten times the cost)
         library.set_num_threads(1)
     try:
@@ -265,9 +265,9 @@ class _Workspace:
         for v in range(kw):
             left, right = _wrapped_columns(v, geo)
             if left:
-                self.wrapped_index.append((slice(None),) * 3 + (v, Ellipsis, slice(None, left)))
+                self.wrapped_index.append(np.s_[:, :, :, v, ..., :left])
             if right:
-                self.wrapped_index.append((slice(None),) * 3 + (v, Ellipsis, slice(wo - right, None)))
+                self.wrapped_index.append(np.s_[:, :, :, v, ..., wo - right :])
         self.wrapped = [self.entries[index] for index in self.wrapped_index]
         self.geo, self.dcols = geo, None  # the backward pass's memory is made when first needed
         self.nbytes = self.x_pad.nbytes + self.with_ones.base.nbytes
