@@ -105,3 +105,158 @@ def test_horizontal_edges_sign_error_is_named():
     top[:3] = 10
     with pytest.raises(AssertionError, match="opposite sign"):
         ex.check_horizontal_edges(-_correlate(top, np.array([[1, 1, 1], [0, 0, 0], [-1, -1, -1.0]])))
+
+
+# ----------------------------------------------------------------- the hint ladder
+from cnnlab.checks import check_array  # noqa: E402
+from cnnlab.exercises import _core  # noqa: E402
+from cnnlab.exercises._core import ok, self_check  # noqa: E402
+
+_SECRET = 4817  # a value that appears in no hint and no message
+
+
+@self_check(hints=("think about the first step", "now the second step", "almost there: combine them"),
+            answer=f"the worked answer is {_SECRET}")
+def check_ladder_demo(answer):
+    check_array(float(answer), float(_SECRET), what="your number", reveal=False)
+    ok("that is the number.")
+
+
+@self_check
+def check_bare_demo(answer):
+    if answer != 3:
+        raise GradingError("not three")
+    ok("three.")
+
+
+@pytest.fixture
+def student(monkeypatch):
+    """A student's kernel: strict mode off, no hint or answer seen yet."""
+    monkeypatch.delenv(ex.STRICT_ENV, raising=False)
+    _core.reset_progress()
+    yield
+    _core.reset_progress()
+
+
+def test_wrong_answer_prints_the_message_and_how_to_get_a_hint(student, capsys):
+    assert check_ladder_demo(12) is False
+    out = capsys.readouterr().out
+    assert out.startswith("✗ Not yet: your number = 12 is not right")
+    assert "Type exercises.hint('ladder_demo') for a hint." in out
+    assert str(_SECRET) not in out
+
+
+def test_hints_come_in_order_and_count_down(student, capsys):
+    ex.hint("ladder_demo")
+    out = capsys.readouterr().out
+    assert "Hint 1 of 3 for 'ladder_demo': think about the first step" in out and "(2 more:" in out
+    ex.hint("ladder_demo")
+    assert "Hint 2 of 3" in (out := capsys.readouterr().out) and "now the second step" in out and "(1 more:" in out
+    ex.hint("check_ladder_demo")  # the check's full name works too
+    out = capsys.readouterr().out
+    assert "Hint 3 of 3" in out and "last hint" in out and "show_answer('ladder_demo')" in out
+    ex.hint("ladder_demo")
+    assert "seen all 3 hints" in capsys.readouterr().out
+    ex.hint("ladder_demo", 1)  # an earlier hint again, by number
+    assert "Hint 1 of 3 for 'ladder_demo': think about the first step" in capsys.readouterr().out
+    assert str(_SECRET) not in "".join(check_ladder_demo.__wrapped__.__doc__ or "")
+
+
+def test_hint_n_jumps_and_bad_n_is_explained(student, capsys):
+    ex.hint("ladder_demo", 2)
+    assert "Hint 2 of 3" in capsys.readouterr().out
+    ex.hint("ladder_demo")  # the next one after the furthest seen
+    assert "Hint 3 of 3" in capsys.readouterr().out
+    for bad in (0, 4, "2", True):
+        with pytest.raises(ValueError, match="has hints 1 to 3"):
+            ex.hint("ladder_demo", bad)
+
+
+def test_show_answer_then_a_right_answer_says_so(student, capsys):
+    assert check_ladder_demo(_SECRET) is True
+    assert capsys.readouterr().out == "✓ Correct: that is the number.\n"
+    ex.show_answer("ladder_demo")
+    assert capsys.readouterr().out == f"Answer for 'ladder_demo': the worked answer is {_SECRET}\n"
+    assert check_ladder_demo(_SECRET) is True
+    assert capsys.readouterr().out == "✓ Correct (you viewed the answer): that is the number.\n"
+    _core.reset_progress()
+    check_ladder_demo(_SECRET)
+    assert "(you viewed the answer)" not in capsys.readouterr().out
+
+
+def test_unknown_names_get_a_kind_error_listing_the_known_ones(student):
+    with pytest.raises(ValueError, match="no exercise named 'pixel_cout'") as err:
+        ex.hint("pixel_cout")
+    assert "ladder_demo" in str(err.value) and "pixel_count" in str(err.value)
+    with pytest.raises(ValueError, match="no exercise named"):
+        ex.show_answer("nonsense")
+    with pytest.raises(TypeError, match="as a string"):
+        ex.hint(42)
+
+
+def test_the_check_function_itself_names_its_exercise(student, capsys):
+    ex.hint(check_ladder_demo)
+    assert "Hint 1 of 3 for 'ladder_demo'" in capsys.readouterr().out
+
+
+def test_bare_self_check_still_works(student, capsys):
+    assert check_bare_demo(3) is True and check_bare_demo(2) is False
+    out = capsys.readouterr().out
+    assert out == "✓ Correct: three.\n✗ Not yet: not three\n"  # no hint line when there are no hints
+    ex.hint("bare_demo")
+    assert "has no hints" in capsys.readouterr().out
+    ex.show_answer("bare_demo")
+    assert "no written answer" in capsys.readouterr().out
+
+
+def test_strict_mode_raises_as_before(monkeypatch, capsys):
+    monkeypatch.setenv(ex.STRICT_ENV, "1")
+    with pytest.raises(GradingError, match="is not right"):
+        check_ladder_demo(12)
+    with pytest.raises(ex.NotAttempted):
+        check_ladder_demo(None)
+    assert check_ladder_demo(_SECRET) is True
+    assert "hint" not in capsys.readouterr().out
+
+
+def test_ladder_definitions_are_checked():
+    with pytest.raises(TypeError, match="tuple of strings"):
+        self_check(hints="one long hint")(lambda a: None)
+    with pytest.raises(TypeError, match="non-empty string"):
+        self_check(hints=("fine", ""))(lambda a: None)
+
+    def check_pixel_count(answer):  # the same name as lecture 00's check, from another module
+        return None
+    with pytest.raises(ValueError, match="two self-checks are named 'check_pixel_count'"):
+        self_check(hints=("a",))(check_pixel_count)
+
+
+# ----------------------------------------------------------------- check_array(reveal=False)
+@pytest.mark.parametrize("got,expected,words", [
+    (12.0, 4817.0, "your answer = 12 is not right; the error is large"),
+    (4817.5, 4817.0, "is not right; the error is tiny"),
+    ("4817", 4817.0, "expected a number"),
+    ([1.0, 2.0], np.array([4817.0, 9634.0]), "expected a numpy array"),
+    (np.zeros((2, 2)), np.full((3, 3), 4817.0), "has shape (2, 2), which is not the expected shape"),
+    (np.array([[1.0, 4817.0], [4817.0, 4817.0]]), np.full((2, 2), 4817.0), "wrong at 1 of 4 elements (at (0, 0))"),
+    (-np.arange(1.0, 5).reshape(2, 2) * 4817, np.arange(1.0, 5).reshape(2, 2) * 4817, "opposite sign"),
+    (np.arange(1.0, 5).reshape(2, 2).T * 4817, np.arange(1.0, 5).reshape(2, 2) * 4817, "transpose"),
+    (np.arange(1.0, 10).reshape(3, 3)[::-1, ::-1] * 4817, np.arange(1.0, 10).reshape(3, 3) * 4817, "180°"),
+    (np.arange(1.0, 5) * 4817 / 4, np.arange(1.0, 5) * 4817, "same factor"),
+    (np.arange(1.0, 5) * 4817 + 1, np.arange(1.0, 5) * 4817, "same amount"),
+    (np.array([1, 0, 1], dtype=bool), np.array([4817.0, 0, 4817.0]), "True/False"),
+])
+def test_check_array_can_keep_the_expected_values_hidden(got, expected, words):
+    with pytest.raises(GradingError) as err:
+        check_array(got, expected, what="your answer", reveal=False)
+    text = str(err.value)
+    assert words in text
+    for hidden in ("4817", "9634", "4,817", "4.817", "(3, 3)"):
+        assert hidden not in text.replace("4817.5", ""), text
+
+
+def test_check_array_reveals_by_default():
+    with pytest.raises(GradingError, match="got 1, expected 4817"):
+        check_array(np.array([1.0, 4817.0]), np.array([4817.0, 4817.0]))
+    with pytest.raises(GradingError, match="expected \\(3, 3\\)"):
+        check_array(np.zeros((2, 2)), np.zeros((3, 3)))

@@ -97,6 +97,61 @@ def _all_close(got: np.ndarray, expected: np.ndarray, rtol: float, atol: float) 
         return bool(_less_equal(diff, tol).all())  # NaN compares False
 
 
+def _size_word(diff: float, scale: float) -> str:
+    """How large an error is next to the expected values' scale, in words (no number to invert)."""
+    rel = diff / scale if scale > 0 else float("inf")
+    if rel < 1e-3:
+        return "tiny (under 0.1% of the values' size: rounding, or float32 instead of float64?)"
+    if rel < 0.05:
+        return "small (a few percent of the values' size)"
+    if rel < 0.5:
+        return "clear (a sizeable fraction of the values' size)"
+    return "large (as big as the values themselves or bigger)"
+
+
+def _pattern(g: np.ndarray, e: np.ndarray, rtol: float, atol: float) -> str | None:
+    """A pattern the whole answer follows (flipped sign, transpose, 180° turn, one factor, one offset), or None."""
+    def close(a: np.ndarray, b: np.ndarray) -> bool:
+        return a.shape == b.shape and bool(_less_equal(_absolute(_subtract(a, b)), atol + rtol * _absolute(b)).all())
+
+    if not (e != 0).any():
+        return None
+    if close(g, -e):
+        return "every value has the opposite sign: check the sign of your formula or the kernel's orientation"
+    if g.ndim >= 2:
+        if g.shape[-1] == g.shape[-2] and close(g, e.swapaxes(-1, -2)):
+            return "your answer is the transpose of the expected one: are rows and columns swapped?"
+        if close(g, e[..., ::-1, ::-1]):
+            return "your answer is the expected one turned by 180°: check which way round the kernel goes"
+    nz = e != 0
+    ratio = g[nz] / e[nz]
+    if ratio.size > 1 and close(ratio, ratio.reshape(-1)[:1].repeat(ratio.size)) and ratio[0] != 1 and \
+            bool(((g != 0) == nz).all()):
+        return "every value is off by the same factor: a missing or extra scaling (a mean vs a sum, a 1/n?)"
+    shift = g - e
+    if g.size > 1 and close(shift, shift.reshape(-1)[:1].repeat(shift.size)):
+        return "every value is off by the same amount: a missing or extra constant (a bias, a + 1?)"
+    return None
+
+
+def _hidden_mismatch(what: str, g: np.ndarray, e: np.ndarray, wrong: np.ndarray, diff: np.ndarray,
+                     finite_e: np.ndarray, rtol: float, atol: float) -> str:
+    """The message of a value mismatch that states no expected value."""
+    scale = float((e * finite_e).__abs__().max()) if e.size else 0.0
+    size = _size_word(float(diff.max()), scale if scale > 0 else 1.0)
+    if g.ndim == 0:
+        return f"{what} = {_fmt(g)} is not right; the error is {size}"
+    n = int(wrong.sum())
+    cells = [tuple(int(i) for i in idx) for idx in zip(*wrong.nonzero())]
+    listed = ", ".join(str(c if len(c) > 1 else c[0]) for c in cells[:5]) + (", ..." if n > 5 else "")
+    msg = f"{what} is wrong at {n} of {g.size} elements ({'at ' if n <= 5 else 'first at '}{listed}); " \
+          f"the largest error is {size}"
+    pattern = _pattern(g, e, rtol, atol)
+    if pattern:
+        msg += f"; {pattern}"
+    return msg
+
+
 def check_array(
     got: Any,
     expected: Any,
@@ -105,12 +160,16 @@ def check_array(
     rtol: float = 1e-6,
     atol: float = 1e-8,
     hint: str | None = None,
+    reveal: bool = True,
 ) -> None:
     """Raise GradingError unless ``got`` equals ``expected`` within ``atol + rtol * |expected|``.
 
     ``got`` may be a numpy array, a torch tensor (any device) or, when ``expected`` is a
     scalar, a Python/numpy number. ``hint`` replaces the automatic hint of a shape mismatch
-    and is appended to a value mismatch.
+    and is appended to a value mismatch. With ``reveal=False`` (the lecture self-checks) no
+    message states an expected value or the expected shape: it says what is wrong (the type,
+    the dtype, the shape's guessed mistake, which cells differ, how large the error is and
+    whether it follows a pattern such as a flipped sign or a transpose) and nothing more.
     """
     expected_arr = _asarray(_to_numpy(expected))
     got = _to_numpy(got)
@@ -120,26 +179,31 @@ def check_array(
         if isinstance(got, _ndarray) and got.ndim > 0 and got.size != 1:
             raise GradingError(f"{what} has shape {tuple(got.shape)}, expected a single number", kind="shape")
         if isinstance(got, bool) or not isinstance(got, (_ndarray, int, float, np.integer, np.floating)):
-            raise GradingError(f"{what} is a {type(got).__name__}, expected a number like {_fmt(expected_arr)}", kind="type")
+            like = f" like {_fmt(expected_arr)}" if reveal else ""
+            raise GradingError(f"{what} is a {type(got).__name__}, expected a number{like}", kind="type")
         got_arr = _asarray(got).reshape(())
     else:
+        of_shape = f" of shape {tuple(expected_arr.shape)}" if reveal else ""
         if isinstance(got, (list, tuple)):
             raise GradingError(
-                f"{what} is a {type(got).__name__}, expected a numpy array of shape {tuple(expected_arr.shape)}: "
+                f"{what} is a {type(got).__name__}, expected a numpy array{of_shape}: "
                 "build it with np.zeros(...) or convert it with np.array(...)",
                 kind="type",
             )
         if not isinstance(got, _ndarray):
-            raise GradingError(
-                f"{what} is a {type(got).__name__}, expected a numpy array of shape {tuple(expected_arr.shape)}",
-                kind="type",
-            )
+            raise GradingError(f"{what} is a {type(got).__name__}, expected a numpy array{of_shape}", kind="type")
         got_arr = got
     if got_arr.dtype.kind not in "biuf" or expected_arr.dtype.kind not in "biuf":
         if got_arr.dtype.kind == "c" or got_arr.dtype == object:
             raise GradingError(f"{what} has dtype {got_arr.dtype}, expected real numbers", kind="type")
+    if not reveal and got_arr.dtype.kind == "b" and expected_arr.dtype.kind != "b":
+        raise GradingError(f"{what} holds True/False values (dtype bool), expected numbers: did you return a "
+                           "comparison (==, <, >) instead of the values?", kind="type")
     if tuple(got_arr.shape) != tuple(expected_arr.shape):
-        msg = f"{what} has shape {tuple(got_arr.shape)}, expected {tuple(expected_arr.shape)}"
+        if reveal:
+            msg = f"{what} has shape {tuple(got_arr.shape)}, expected {tuple(expected_arr.shape)}"
+        else:
+            msg = f"{what} has shape {tuple(got_arr.shape)}, which is not the expected shape"
         guess = hint if hint is not None else shape_hint(got_arr.shape, expected_arr.shape)
         raise GradingError(msg + (f": {guess}" if guess else ""), kind="shape")
     if _all_close(got_arr, expected_arr, rtol, atol):
@@ -165,7 +229,9 @@ def check_array(
     if wrong.any():
         n = int(wrong.sum())
         flat = int(diff.argmax()) if diff.max() > 0 else int(wrong.argmax())
-        if g.ndim == 0:
+        if not reveal:
+            msg = _hidden_mismatch(what, g, e, wrong, diff, finite_e, rtol, atol)
+        elif g.ndim == 0:
             msg = f"{what} is {_fmt(g)}, expected {_fmt(e)}"
         else:
             idx = tuple(int(i) for i in _unravel(flat, g.shape))
