@@ -39,3 +39,15 @@ def test_every_plot_returns_a_figure():
         plots.plot_image_grid(images, 2, 2, ["a", "b", "c", "d"]),
     ]
     assert all(isinstance(f, matplotlib.figure.Figure) for f in figs)
+
+
+def test_masks_use_the_course_palette():
+    from cnnlab.beyond.plots import _color_mask
+    from cnnlab.plots import CLASS_COLOURS
+
+    mask = torch.tensor([[0, 1, 2], [3, 4, 0]])
+    colours = _color_mask(mask)
+    assert colours.shape == (2, 3, 3) and (colours[0, 0] == 0).all()   # background is black
+    for value in (1, 2, 3, 4):   # mask value c + 1 is shape class c: the colour of its box in lecture 07
+        r, c = divmod(int((mask == value).nonzero()[0, 0] * 3 + (mask == value).nonzero()[0, 1]), 3)
+        assert np.allclose(colours[r, c], np.array(CLASS_COLOURS[value - 1]) / 255)

@@ -220,3 +220,65 @@ def test_fit_takes_tuple_outputs_and_targets_and_transforms_batches():
             loss_fn=loss_fn, transform_batch=flip_sign, progress=False, device="cpu")
     assert seen == [8, 8] * 3 and len(h.train_loss) == 3
     assert all(np.isnan(a) for a in h.train_acc)  # accuracy is undefined for a (logits, box) output
+
+
+def _bn_dropout_net():
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(4, 6), nn.BatchNorm1d(6), nn.ReLU(), nn.Dropout(0.5), nn.Linear(6, 3))
+    net.train()
+    net(torch.randn(32, 4))  # move the running statistics away from their initial values
+    return net
+
+
+def test_infer_is_eval_mode_batched_and_restores_the_mode():
+    from cnnlab.train import infer
+
+    net, x = _bn_dropout_net(), torch.randn(10, 4)
+    # independent reference: PyTorch's eval-mode forward on the whole batch at once
+    net.eval()
+    with torch.no_grad():
+        reference = net(x)
+    net.train()
+    out = infer(net, x, batch_size=3)  # batches of 3, 3, 3, 1: BatchNorm must use running stats
+    torch.testing.assert_close(out, reference)
+    assert net.training and not out.requires_grad and out.device.type == "cpu"
+    net.eval()
+    infer(net, x)
+    assert not net.training  # a model that was in eval mode stays there
+    argmax = infer(net, x, lambda m, xb: m(xb).argmax(1), batch_size=4)
+    assert torch.equal(argmax, reference.argmax(1))
+
+
+def test_infer_restores_the_mode_when_the_forward_raises():
+    from cnnlab.train import infer
+
+    net = _bn_dropout_net()
+
+    def broken(m, xb):
+        assert not m.training and not torch.is_grad_enabled()
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        infer(net, torch.randn(5, 4), broken)
+    assert net.training and torch.is_grad_enabled()
+
+
+@pytest.mark.parametrize("inputs,kwargs,message", [
+    ([1.0, 2.0], {}, "must be a tensor"),
+    (torch.zeros(0, 4), {}, "empty"),
+    (torch.zeros(3, 4), {"batch_size": 0}, "positive integer"),
+])
+def test_infer_rejects_bad_input(inputs, kwargs, message):
+    from cnnlab.train import infer
+
+    with pytest.raises(ValueError, match=message):
+        infer(_bn_dropout_net(), inputs, **kwargs)
+
+
+def test_evaluate_and_predict_restore_the_training_mode(loaders):
+    _, _, test = loaders
+    model = tiny_net()
+    model.train()
+    evaluate(model, test)
+    predict(model, test)
+    assert model.training

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
+from cnnlab.train.inference import infer
+
 from .metrics import bleu
 
 if TYPE_CHECKING:
@@ -53,14 +55,9 @@ class CaptionNet(nn.Module):
         return torch.stack(scores, 2)
 
 
-@torch.no_grad()
 def greedy_captions(model: CaptionNet, images: torch.Tensor, vocab, batch_size: int = 256) -> list[str]:
     """The sentence ``model`` writes for each image (words up to its first ``<end>``)."""
-    dev = next(model.parameters()).device
-    was = model.training
-    model.eval()
-    tokens = torch.cat([model(images[i:i + batch_size].to(dev)).argmax(1).cpu() for i in range(0, len(images), batch_size)])
-    model.train(was)
+    tokens = infer(model, images, lambda m, x: m(x).argmax(1), batch_size)
     return [vocab.decode(t) for t in tokens]
 
 

@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cnnlab.train.inference import eval_mode
 from cnnlab.train.loop import cpu_threads_limited
 
 __all__ = ["DigitFeatures", "Discriminator", "GANResult", "Generator", "feature_distance", "frechet_distance",
@@ -35,12 +36,8 @@ class Generator(nn.Module):
         dev = next(self.parameters()).device
         g = torch.Generator().manual_seed(seed) if seed is not None else None
         z = torch.randn(n, self.z_dim, generator=g).to(dev)
-        was = self.training
-        self.eval()
-        with torch.no_grad():
-            x = (self(z) + 1) / 2
-        self.train(was)
-        return x.cpu()
+        with eval_mode(self):
+            return ((self(z) + 1) / 2).cpu()
 
 
 class Discriminator(nn.Module):

@@ -5,10 +5,14 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from cnnlab.plots.detection import CLASS_COLOURS
+
 __all__ = ["plot_captions", "plot_checkerboard", "plot_embeddings", "plot_gan", "plot_image_grid", "plot_instances", "plot_pose",
            "plot_roc", "plot_segmentation", "plot_style"]
 
-CLASS_COLORS = np.array([[0, 0, 0], [0.9, 0.6, 0.1], [0.2, 0.7, 1.0], [0.6, 0.9, 0.2], [0.9, 0.3, 0.8]])
+# mask value 0 is background (black); value k >= 1 gets the course's colour of class k - 1, so a
+# segmented circle has the colour lecture 07 gives a circle's box
+_MASK_PALETTE = np.array([(0, 0, 0), *CLASS_COLOURS]) / 255
 
 
 def _hwc(image: torch.Tensor) -> np.ndarray:
@@ -26,9 +30,8 @@ def _grid(rows: int, cols: int, size: float = 1.6):
     return fig, axes
 
 
-def _color_mask(mask: torch.Tensor, palette: np.ndarray = CLASS_COLORS) -> np.ndarray:
-    m = np.asarray(mask)
-    return palette[m % len(palette)]
+def _color_mask(mask: torch.Tensor) -> np.ndarray:
+    return _MASK_PALETTE[np.asarray(mask) % len(_MASK_PALETTE)]
 
 
 def plot_segmentation(images: torch.Tensor, masks: torch.Tensor, pred: torch.Tensor, n: int = 6,
@@ -44,7 +47,7 @@ def plot_segmentation(images: torch.Tensor, masks: torch.Tensor, pred: torch.Ten
         axes[2, j].imshow(_color_mask(pred[j]))
     for ax, text in zip(axes[:, 0], ("image", "true mask", "predicted")):
         ax.set_ylabel(text)
-    fig.legend(handles=[Patch(color=CLASS_COLORS[i], label=c) for i, c in enumerate(classes)],
+    fig.legend(handles=[Patch(color=_MASK_PALETTE[i], label=c) for i, c in enumerate(classes)],
                loc="lower center", ncol=len(classes), fontsize=8, frameon=False)
     fig.subplots_adjust(bottom=0.1)
     return fig
@@ -52,9 +55,8 @@ def plot_segmentation(images: torch.Tensor, masks: torch.Tensor, pred: torch.Ten
 
 def plot_instances(image: torch.Tensor, semantic: torch.Tensor, instances: torch.Tensor):
     """One image, its semantic mask (one color per class) and its instance mask (one color per object)."""
-    palette = np.array([[0, 0, 0], [1, 0.3, 0.3], [0.3, 1, 0.3], [0.3, 0.5, 1], [1, 1, 0.3], [1, 0.4, 1]])
     fig, axes = _grid(1, 3, 2.4)
-    for ax, pic, title in zip(axes[0], (_hwc(image), _color_mask(semantic), _color_mask(instances, palette)),
+    for ax, pic, title in zip(axes[0], (_hwc(image), _color_mask(semantic), _color_mask(instances)),
                               ("image", "semantic: a class per pixel", "instance: an object per pixel")):
         ax.imshow(pic)
         ax.set_title(title, fontsize=9)

@@ -9,6 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cnnlab.train.inference import infer
+
 from .segmentation import TinyUNet
 
 if TYPE_CHECKING:
@@ -68,16 +70,9 @@ def heatmap_peaks(heatmaps: torch.Tensor) -> torch.Tensor:
     return torch.stack([flat % w, flat // w], -1).float() + 0.5
 
 
-@torch.no_grad()
 def predict_keypoints(model: PoseNet, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
     """(N, K, 2) predicted keypoints in pixels (x, y)."""
-    dev = next(model.parameters()).device
-    was = model.training
-    model.eval()
-    out = torch.cat([heatmap_peaks(model.heatmaps(images[i:i + batch_size].to(dev))).cpu()
-                     for i in range(0, len(images), batch_size)])
-    model.train(was)
-    return out
+    return infer(model, images, lambda m, x: heatmap_peaks(m.heatmaps(x)), batch_size)
 
 
 def train_pose(images: torch.Tensor, keypoints: torch.Tensor, epochs: int = 8, width: int = 12, lr: float = 3e-3,

@@ -8,6 +8,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from cnnlab.train.inference import infer
+
 from .metrics import mean_iou, pixel_accuracy
 
 if TYPE_CHECKING:
@@ -99,15 +101,10 @@ class TinyUNet(nn.Module):
         return self.head(d1)
 
 
-@torch.no_grad()
 def segmentation_scores(model: nn.Module, images: torch.Tensor, masks: torch.Tensor, num_classes: int = 5,
                         batch_size: int = 256) -> dict:
     """Predicted masks (N, H, W), mean IoU and pixel accuracy of ``model`` on ``images``."""
-    dev = next(model.parameters()).device
-    was = model.training
-    model.eval()
-    pred = torch.cat([model(images[i:i + batch_size].to(dev)).argmax(1).cpu() for i in range(0, len(images), batch_size)])
-    model.train(was)
+    pred = infer(model, images, lambda m, x: m(x).argmax(1), batch_size)
     return {"pred": pred, "miou": mean_iou(pred, masks, num_classes), "pixel_accuracy": pixel_accuracy(pred, masks)}
 
 

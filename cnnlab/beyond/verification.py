@@ -10,6 +10,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from cnnlab.train.inference import infer
 from torch.utils.data import Sampler
 
 if TYPE_CHECKING:
@@ -82,15 +84,9 @@ class IdentityBatchSampler(Sampler[list[int]]):
             yield [int(i) for c in chosen for i in rng.choice(self.groups[int(c)], self.per_identity, replace=False)]
 
 
-@torch.no_grad()
 def embed(model: nn.Module, images: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
     """Embeddings (N, dim) of ``images`` (eval mode, on the model's device, returned on the CPU)."""
-    dev = next(model.parameters()).device
-    was = model.training
-    model.eval()
-    out = torch.cat([model(images[i:i + batch_size].to(dev)).cpu() for i in range(0, len(images), batch_size)])
-    model.train(was)
-    return out
+    return infer(model, images, batch_size=batch_size)
 
 
 def verification_pairs(labels: torch.Tensor, n_pairs: int = 1000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from ..train.inference import eval_mode
 from .grid import grid_to_boxes
 from .suppression import batched_nms
 
@@ -105,12 +106,8 @@ class GridDetector(nn.Module):
     def detect(self, images: torch.Tensor, score_threshold: float = 0.05,
                iou_threshold: float = 0.5) -> list[dict[str, torch.Tensor]]:
         """Boxes, scores and labels per image after class-aware NMS (eval mode for the call)."""
-        was_training = self.training
-        self.eval()
-        try:
+        with eval_mode(self):
             grids = self.probabilities(self(images))
-        finally:
-            self.train(was_training)
         out = []
         for g in grids:
             boxes, scores, labels = grid_to_boxes(g, tuple(images.shape[-2:]), score_threshold)

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..train.inference import eval_mode
 from .iou import pairwise_iou
 from .suppression import batched_nms
 
@@ -65,10 +66,10 @@ def sliding_window_detect(classifier: nn.Module, image: torch.Tensor, window_siz
     window shrunk by ``box_shrink`` around its centre (objects fill about that much of a window
     in training). ``iou_threshold=None`` returns the raw duplicates; a number applies class-aware NMS.
     """
-    classifier.eval()
     dev = next(classifier.parameters()).device
     windows = sliding_windows(image.shape[-1], window_sizes, stride).to(dev)
-    probs = torch.softmax(classifier(crop_windows(image.to(dev), windows, crop_size)), dim=1)
+    with eval_mode(classifier):
+        probs = torch.softmax(classifier(crop_windows(image.to(dev), windows, crop_size)), dim=1)
     bg = background_class % probs.shape[1]
     probs[:, bg] = -1
     scores, labels = probs.max(dim=1)

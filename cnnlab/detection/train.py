@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from ..train.inference import eval_mode
 from ..train.loop import History, fit
 from .boxes import box_convert
 from .grid import encode_grid
@@ -167,8 +168,8 @@ def evaluate_detector(model: nn.Module, images: torch.Tensor, targets: Sequence[
 def localizer_mean_iou(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
                        boxes: torch.Tensor) -> dict[str, float]:
     """Mean IoU of predicted and true boxes, and classification accuracy, for a localizer."""
-    model.eval()
     dev = next(model.parameters()).device
-    pred_labels, pred_boxes = model.predict(images.to(dev))
+    with eval_mode(model):
+        pred_labels, pred_boxes = model.predict(images.to(dev))
     ious = pairwise_iou(pred_boxes.cpu().double(), boxes.double()).diagonal()
     return {"mean_iou": float(ious.mean()), "accuracy": float((pred_labels.cpu() == labels).float().mean())}

@@ -14,6 +14,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from ..devices import device as default_device
+from .inference import eval_mode
 
 __all__ = ["History", "fit", "evaluate", "predict"]
 
@@ -69,11 +70,17 @@ def _make_optimizer(model: nn.Module, optimizer, lr: float, weight_decay: float)
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise ValueError("the model has no trainable parameters: did you freeze everything, including the new head?")
+    if callable(optimizer):  # a factory, e.g. lambda params: torch.optim.SGD(params, lr=0.1): fresh per run
+        made = optimizer(params)
+        if not isinstance(made, torch.optim.Optimizer):
+            raise ValueError(f"the optimizer factory must return a torch.optim.Optimizer, got {type(made).__name__}")
+        return made
     if optimizer == "adam":
         return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
     if optimizer == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
-    raise ValueError(f"optimizer must be 'adam', 'sgd' or a torch.optim.Optimizer, got {optimizer!r}")
+    raise ValueError(f"optimizer must be 'adam', 'sgd', a torch.optim.Optimizer or a factory params -> Optimizer, "
+                     f"got {optimizer!r}")
 
 
 def _check_loader(loader, name: str) -> None:
@@ -91,16 +98,14 @@ def evaluate(model: nn.Module, loader, loss_fn: Callable | None = None, device: 
 
 def _evaluate(model: nn.Module, loader, loss_fn: Callable | None, dev: torch.device) -> dict:
     loss_fn = loss_fn or nn.CrossEntropyLoss()
-    was_training = model.training
-    model.eval()
     total, correct, loss_sum = 0, 0, 0.0
-    for x, y in loader:
-        x, y = x.to(dev), y.to(dev)
-        logits = model(x)
-        loss_sum += loss_fn(logits, y).item() * len(y)
-        correct += (logits.argmax(1) == y).sum().item()
-        total += len(y)
-    model.train(was_training)
+    with eval_mode(model):
+        for x, y in loader:
+            x, y = x.to(dev), y.to(dev)
+            logits = model(x)
+            loss_sum += loss_fn(logits, y).item() * len(y)
+            correct += (logits.argmax(1) == y).sum().item()
+            total += len(y)
     if total == 0:
         raise ValueError("the loader yielded no examples to evaluate")
     return {"loss": loss_sum / total, "accuracy": correct / total}
@@ -115,15 +120,12 @@ def predict(model: nn.Module, loader, device: torch.device | str | None = None,
 
 
 def _predict(model: nn.Module, loader, dev: torch.device) -> dict[str, np.ndarray]:
-    was_training = model.training
-    model.eval()
     xs, ys, probs = [], [], []
-    for x, y in loader:
-        p = torch.softmax(model(x.to(dev)), dim=1)
-        xs.append(x.cpu())
-        ys.append(y.cpu())
-        probs.append(p.cpu())
-    model.train(was_training)
+    with eval_mode(model):
+        for x, y in loader:
+            probs.append(torch.softmax(model(x.to(dev)), dim=1).cpu())
+            xs.append(x.cpu())
+            ys.append(y.cpu())
     prob = torch.cat(probs).numpy()
     return {"images": torch.cat(xs).numpy(), "y_true": torch.cat(ys).numpy(), "y_pred": prob.argmax(1), "probs": prob}
 
@@ -134,7 +136,7 @@ def fit(
     val_loader=None,
     *,
     epochs: int = 10,
-    optimizer: str | torch.optim.Optimizer = "adam",
+    optimizer: str | torch.optim.Optimizer | Callable[[list], torch.optim.Optimizer] = "adam",
     lr: float = 1e-3,
     weight_decay: float = 0.0,
     loss_fn: Callable | None = None,
@@ -160,6 +162,8 @@ def fit(
       that many epochs; with ``restore_best`` the best weights are put back.
     * ``augment``: a function applied to each training batch on the device (see
       ``cnnlab.augment``).
+    * ``optimizer``: ``"adam"``, ``"sgd"`` (momentum 0.9), an optimizer, or a factory called with the
+      trainable parameters (``lr`` and ``weight_decay`` then go into the factory, not here).
     * ``scheduler``: e.g. ``lambda opt: torch.optim.lr_scheduler.StepLR(opt, 5)``; stepped once per
       epoch, or after every batch with ``scheduler_interval="step"`` (``OneCycleLR``).
     * ``loss_fn``: ``loss_fn(output, y)``, cross-entropy by default. The model's output and the
