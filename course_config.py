@@ -83,6 +83,6 @@ if c is not None:
     # gradebook, no network, unprivileged, memory/process/file limits); without bwrap a
     # warning says so and the plain python3 kernel is used.
     if os.environ.get("CNNLAB_SANDBOX", "auto").lower() != "off":
-        from cnnlab.course.kernel import configure as _configure_sandbox
+        from cnnlab.course.grader.sandbox_kernel import configure as _configure_sandbox
 
         _configure_sandbox(c)

@@ -32,7 +32,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-from cnnlab.course import reference  # noqa: E402
+from cnnlab.course import reference# noqa: E402
 
 # name, (N, C_in, H, W), (C_out, kh, kw), padding, target forward ratio (ours / torch)
 SHAPES = [

@@ -4,7 +4,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from cnnlab.course import config, workflow
+from cnnlab.course import config
+from cnnlab.course.grader import nbgrader_cli as workflow
 
 REPO = Path(__file__).resolve().parents[1]
 

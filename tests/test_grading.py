@@ -1,11 +1,11 @@
-"""cnnlab.course.grading: check_array's verdicts and messages, check_function, and reference detection."""
+"""cnnlab.course.questions: check_array's verdicts and messages, check_function, and reference detection."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
 
-from cnnlab.course.grading import Case, GradingError, ReferenceUsedError, check_array, check_function, random_cases
+from cnnlab.course.questions import Case, GradingError, ReferenceUsedError, check_array, check_function, random_cases
 
 
 def _error(got, expected, **kw) -> GradingError:

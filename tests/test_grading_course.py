@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 import torch
 
-from cnnlab.course import wire
-from cnnlab.course.grading.static import analyse
-from cnnlab.course.remote import RemoteFunction, StudentProcess, copy_submission
-from cnnlab.course.sandbox import WORKER_FILES, sandbox_command
-from cnnlab.course.verify import cells_to_run, verify_notebook
-from cnnlab.course.grading import a1
+from cnnlab.course.inside import wire
+from cnnlab.course.questions.static import analyse
+from cnnlab.course.grader.student_process import RemoteFunction, StudentProcess, copy_submission
+from cnnlab.course.grader.sandbox import INSIDE_MOUNTS, sandbox_command
+from cnnlab.course.grader.recheck import cells_to_run, verify_notebook
+from cnnlab.course.questions import a1
 
 REPO = Path(__file__).resolve().parents[1]
 A1_SOURCE = REPO / "notebooks" / "assignments" / "a1_conv_from_scratch" / "a1_conv_from_scratch.ipynb"
@@ -66,15 +66,14 @@ def test_sandbox_hides_the_course_and_drops_privileges(tmp_path):
 def test_sandbox_holds_the_student_package_not_the_references():
     """Inside the sandbox cnnlab is the student package: no references, checks or hidden cases."""
     import cnnlab
-    from cnnlab.course.sandbox import WORKER_FILES
 
     course = Path(cnnlab.__file__).resolve().parent / "course"
     reference_files = [str(p) for p in (course / "reference").rglob("*") if p.is_file()]
     assert reference_files  # the instructor's install has them
     code = ("import importlib, json, os, sys\n"
-            "import cnnlab, cnnlab.widgets, cnnlab.course.wire, cnnlab.course._worker, cnnlab.course.probes\n"
+            "import cnnlab, cnnlab.widgets, cnnlab.course.inside.wire, cnnlab.course.inside.worker, cnnlab.course.inside.probes\n"
             "failed = []\n"
-            "for name in ('cnnlab.course.reference', 'cnnlab.course.grading', 'cnnlab.course.grading.a2'):\n"
+            "for name in ('cnnlab.course.reference', 'cnnlab.course.questions', 'cnnlab.course.questions.a2'):\n"
             "    try:\n        importlib.import_module(name)\n"
             "    except ModuleNotFoundError:\n        failed.append(name)\n"
             "course = os.path.dirname(cnnlab.course.__file__)\n"
@@ -84,9 +83,9 @@ def test_sandbox_holds_the_student_package_not_the_references():
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     seen = json.loads(out.stdout.strip().splitlines()[-1])
-    assert seen["failed"] == ["cnnlab.course.reference", "cnnlab.course.grading", "cnnlab.course.grading.a2"]
+    assert seen["failed"] == ["cnnlab.course.reference", "cnnlab.course.questions", "cnnlab.course.questions.a2"]
     assert seen["visible"] == []
-    assert seen["listing"] == sorted(WORKER_FILES)
+    assert seen["listing"] == sorted(INSIDE_MOUNTS)
 
 
 @pytest.mark.course  # builds the kit's wheel and starts a sandbox
@@ -99,7 +98,7 @@ def test_sandbox_package_is_the_kits_wheel_file_for_file(tmp_path):
     import zipfile
 
     import cnnlab
-    from cnnlab.course.kit import build_wheel
+    from cnnlab.course.kit.build import build_wheel
 
     package = Path(cnnlab.__file__).resolve().parent
     wheel = build_wheel(package.parent, tmp_path / "wheel")
@@ -119,7 +118,9 @@ def test_sandbox_package_is_the_kits_wheel_file_for_file(tmp_path):
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     seen = json.loads(out.stdout.strip().splitlines()[-1])
-    worker = {f"course/{name}" for name in WORKER_FILES}
+    course = package / "course"
+    worker = {str(p.relative_to(package)) for name in INSIDE_MOUNTS for p in [course / name, *(course / name).rglob("*.py")]
+              if p.is_file()}
     assert set(seen) - worker == set(shipped)
     assert {name: digest for name, digest in seen.items() if name not in worker} == shipped
 
@@ -161,7 +162,7 @@ def test_a_numpy_only_sandbox_loads_no_torch_and_refuses_late_probes():
         assert proc.cell_errors == []
         assert RemoteFunction(proc, "loaded")() is False
         with pytest.raises(Exception, match="probes were not loaded"):
-            RemoteFunction(proc, "loaded", via="cnnlab.course.probes:probe_model")()
+            RemoteFunction(proc, "loaded", via="cnnlab.course.inside.probes:probe_model")()
     with StudentProcess(cells, None, cell_timeout=10) as proc:  # the default, for assignments 2 and 3
         assert RemoteFunction(proc, "loaded")() is True
 
@@ -173,8 +174,8 @@ def test_verification_ignores_kernel_tricks(tmp_path):
     nb = nbformat.read(str(A1_SOURCE), as_version=4)
     for cell in nb.cells:
         if cell.metadata.get("nbgrader", {}).get("grade_id") == "output_size":
-            cell.source = ("import numpy, cnnlab.course.grading\nnumpy.allclose = lambda *a, **k: True\n"
-                           "cnnlab.course.grading.check_function = lambda *a, **k: 1\n"
+            cell.source = ("import numpy, cnnlab.course.questions\nnumpy.allclose = lambda *a, **k: True\n"
+                           "cnnlab.course.questions.check_function = lambda *a, **k: 1\n"
                            "checks.check_output_size = lambda *a, **k: None\n"
                            "def output_size(n, f, p=0, s=1):\n    return (n - f) // s + 1\n")
     path = tmp_path / "sub.ipynb"
@@ -183,7 +184,7 @@ def test_verification_ignores_kernel_tricks(tmp_path):
     assert not verdicts["test_output_size"].passed
     # touching the grader's code at module level is flagged for every question (0 until reviewed)
     assert verdicts["test_same_padding"].status == "flagged"
-    assert "cnnlab.course.grading.check_function" in verdicts["test_same_padding"].message
+    assert "cnnlab.course.questions.check_function" in verdicts["test_same_padding"].message
 
 
 # --- the static analysis: a curated list per question, robust to hostile input -----------------------------
@@ -419,11 +420,11 @@ def test_copy_submission_refuses_links_and_special_files(tmp_path):
 
 
 def test_touching_the_grader_at_module_level_is_flagged_for_every_question():
-    cells = ["import cnnlab.course._worker as w\nw.reseed = lambda: None\n", "def conv_forward(x):\n    return x\n",
+    cells = ["import cnnlab.course.inside.worker as w\nw.reseed = lambda: None\n", "def conv_forward(x):\n    return x\n",
              "def other(x):\n    return x\n"]
     analysis = analyse(cells, {"conv_forward": CONV, "other": ("cnnlab.ops",)})
     for name in ("conv_forward", "other"):
-        assert "cnnlab.course._worker.reseed" in analysis.flagged_message(name)
+        assert "cnnlab.course.inside.worker.reseed" in analysis.flagged_message(name)
 
 
 @needs_bwrap
@@ -447,7 +448,7 @@ def test_each_sandbox_has_its_own_uid_and_a_capped_tmpfs(tmp_path):
 def test_transfer_time_is_measured_by_the_grader_alone():
     """The time subtracted from a sandboxed answer's time is a round trip inside the grader: a student
     process that stalls (or is gone) cannot make its answer look faster."""
-    from cnnlab.course.remote import RemoteFunction, StudentProcess
+    from cnnlab.course.grader.student_process import RemoteFunction, StudentProcess
 
     gone = StudentProcess([], None, cell_timeout=5)  # never started: nothing to talk to
     fn = RemoteFunction(gone, "conv_forward_fast")
@@ -462,7 +463,7 @@ def test_a2_accuracy_is_measured_on_images_the_grader_sends_in_a_secret_order(mo
     that really classifies the images it receives (here: by looking each image up) keeps its score."""
     from torch import nn
 
-    from cnnlab.course.grading import a2
+    from cnnlab.course.questions import a2
     from cnnlab.data.digits import load_digits_tensors
 
     images, labels = load_digits_tensors("test")
@@ -509,7 +510,7 @@ def test_wire_pipes_hold_a_megabyte_so_big_arrays_cross_in_few_writes():
 
 
 def test_only_the_newest_student_packages_are_kept(tmp_path):
-    from cnnlab.course.sandbox import _forget_old_packages
+    from cnnlab.course.grader.sandbox import _forget_old_packages
 
     for age, name in enumerate(["a", "b", "c", "d", "e", "f"]):
         (tmp_path / name).mkdir()
@@ -517,3 +518,26 @@ def test_only_the_newest_student_packages_are_kept(tmp_path):
     (tmp_path / ".building-x").mkdir()  # another process's build in progress
     _forget_old_packages(tmp_path, keep=tmp_path / "f")
     assert sorted(p.name for p in tmp_path.iterdir()) == [".building-x", "a", "b", "c", "f"]
+
+
+def test_inside_imports_nothing_else_of_the_course():
+    """What runs in the sandbox (cnnlab/course/inside) imports no other part of cnnlab.course:
+    it is mounted alone, so such an import would fail there (and would widen the trust zone)."""
+    import ast
+
+    import cnnlab
+
+    inside = Path(cnnlab.__file__).resolve().parent / "course" / "inside"
+    files = sorted(inside.glob("*.py"))
+    assert {f.name for f in files} >= {"worker.py", "wire.py", "probes.py"}
+    for f in files:
+        for node in ast.walk(ast.parse(f.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                assert node.level == 0 or node.module in (None, "wire", "probes", "worker"), (f, node.module)
+                names = [node.module or ""]
+            for name in names:
+                if name.startswith("cnnlab.course"):
+                    assert name.startswith("cnnlab.course.inside"), f"{f.name} imports {name}"

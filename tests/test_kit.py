@@ -20,9 +20,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from cnnlab.course import kit
+from cnnlab.course.kit import build as kit
 from cnnlab.course.config import load
-from cnnlab.course.student_notebooks import student_version
+from cnnlab.course.kit.student_notebooks import student_version
 
 ROOT = Path(__file__).resolve().parent.parent
 CFG = load()
@@ -63,7 +63,7 @@ def test_scanner_flags_definitions_markers_and_solution_cells():
     assert kit.scan_source("nms = lambda b, s, t: b\n", "x.py", {"nms"})
     assert kit.scan_source("x = 1  ### BEGIN SOLUTION\n", "x.py", set())
     assert kit.scan_source("check(f, hidden=True)\n", "x.py", set())
-    assert kit.scan_source("from cnnlab.course.grading import a1\n", "x.py", set())
+    assert kit.scan_source("from cnnlab.course.questions import a1\n", "x.py", set())
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("y = 2", metadata={"tags": ["solution"]})])
     assert [f.what for f in kit.scan_notebook(nb, "n.ipynb", set())] == ["is tagged 'solution'"]
 

@@ -6,7 +6,7 @@ with its solution. This module checks the other half of the contract:
 * the exercise format: each solution cell (tagged ``solution``, collapsed) sits between an answer cell
   that leaves the answer ``None`` and a check cell that calls ``exercises.check_...``; 01-07 end with
   4-6 exercises (fast);
-* the student version of each lecture (``cnnlab.course.student_notebooks.student_version``) runs top
+* the student version of each lecture (``cnnlab.course.kit.student_notebooks.student_version``) runs top
   to bottom with nbclient, strict mode off, with no error, and each check cell prints
   "not attempted yet" (slow: lectures 04-07 train their models again).
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from cnnlab.course.student_notebooks import SOLUTION_TAG, student_version
+from cnnlab.course.kit.student_notebooks import SOLUTION_TAG, student_version
 from cnnlab.exercises import STRICT_ENV
 
 REPO = Path(__file__).resolve().parents[1]

@@ -1,4 +1,4 @@
-"""cnnlab.course.quick_start: what grade's nbgrader processes skip, checked against unpatched behaviour.
+"""cnnlab.course.grader.nbgrader_overrides: what grade's nbgrader processes skip, checked against unpatched behaviour.
 
 Each check runs in a fresh interpreter, since both changes are process-wide."""
 from __future__ import annotations
@@ -24,7 +24,7 @@ def _run(code: str) -> dict:
 def test_skipping_the_iri_grammars_keeps_notebook_validation():
     found = _run(
         "import json, sys, time\n"
-        "from cnnlab.course.quick_start import skip_iri_grammars\n"
+        "from cnnlab.course.grader.nbgrader_overrides import skip_iri_grammars\n"
         "skip_iri_grammars()\n"
         "import nbformat\n"
         "nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('x = 1')])\n"
@@ -50,7 +50,7 @@ def test_each_schema_is_checked_once_and_instances_exactly_as_before():
         "    except jsonschema.SchemaError:\n        out.append('SchemaError')\n"
         "    return out\n"
         "before = errors(jsonschema.validate)\n"
-        "from cnnlab.course.quick_start import check_each_schema_once\n"
+        "from cnnlab.course.grader.nbgrader_overrides import check_each_schema_once\n"
         "check_each_schema_once(); check_each_schema_once()\n"
         "cls = jsonschema.validators.validator_for(schema)\n"
         "calls = []\n"
@@ -67,7 +67,7 @@ def test_each_schema_is_checked_once_and_instances_exactly_as_before():
 def test_nbgrader_still_refuses_corrupted_metadata_after_the_change():
     found = _run(
         "import json\n"
-        "from cnnlab.course.quick_start import before_nbgrader\n"
+        "from cnnlab.course.grader.nbgrader_overrides import before_nbgrader\n"
         "before_nbgrader()\n"
         "import nbformat\n"
         "from nbgrader.nbgraderformat import MetadataValidator, ValidationError\n"
@@ -95,7 +95,7 @@ def test_gradebooks_share_one_engine_and_see_each_others_writes(tmp_path):
         "create_all = api.Base.metadata.create_all\n"
         "def counting(bind, **kw):\n    calls.append(bind); return create_all(bind=bind, **kw)\n"
         "api.Base.metadata.create_all = counting  # what one_engine_per_database will call\n"
-        "from cnnlab.course.quick_start import one_engine_per_database\n"
+        "from cnnlab.course.grader.nbgrader_overrides import one_engine_per_database\n"
         "one_engine_per_database()\n"
         f"url = 'sqlite:///{db}'\n"
         "with api.Gradebook(url) as gb:\n    gb.add_student('ada', first_name='Ada'); first = gb.engine\n"
@@ -115,7 +115,7 @@ def test_nbgrader_processes_exit_with_main_status_after_the_exit_handlers(tmp_pa
     marker = tmp_path / "handler-ran"
     script = (
         "import atexit, sys\n"
-        "from cnnlab.course.quick_start import run_then_exit_at_once\n"
+        "from cnnlab.course.grader.nbgrader_overrides import run_then_exit_at_once\n"
         f"atexit.register(lambda: open({str(marker)!r}, 'w').close())\n"
         "def main():\n    sys.stdout.write('no newline, still flushed')\n    return int(sys.argv[1])\n"
         "def failing():\n    sys.exit('nbgrader failed: reason')\n"

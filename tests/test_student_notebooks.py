@@ -1,11 +1,11 @@
-"""cnnlab.course.student_notebooks: solution cells go, everything else stays."""
+"""cnnlab.course.kit.student_notebooks: solution cells go, everything else stays."""
 from __future__ import annotations
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from cnnlab.course.student_notebooks import student_version, write_student_version
+from cnnlab.course.kit.student_notebooks import student_version, write_student_version
 
 
 def _lecture() -> nbformat.NotebookNode:

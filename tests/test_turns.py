@@ -1,4 +1,4 @@
-"""cnnlab.course.turns: grade's nbgrader processes share the class, each student graded by exactly one."""
+"""cnnlab.course.grader.turns: grade's nbgrader processes share the class, each student graded by exactly one."""
 from __future__ import annotations
 
 import subprocess
@@ -7,14 +7,14 @@ from types import SimpleNamespace
 
 import pytest
 
-from cnnlab.course import turns
+from cnnlab.course.grader import turns
 
 STUDENTS = [f"student{k:02d}" for k in range(30)]
 
 CLAIMER = """
 import sys, time
 from pathlib import Path
-from cnnlab.course.turns import claim
+from cnnlab.course.grader.turns import claim
 claims, names = Path(sys.argv[1]), sys.argv[2:]
 while not (claims.parent / "go").exists():  # both processes start claiming together
     time.sleep(0.001)

@@ -1,8 +1,12 @@
 """cnnlab.course: the instructor's side of the graded assignments (nbgrader).
 
-* ``python -m cnnlab.course init|nbgrader|grade|verify|report`` (see ``__main__``);
-* :mod:`.sandbox` / :mod:`.kernel`: bubblewrap isolation for student code, and the
-  sandboxed Jupyter kernel nbgrader autograde runs;
-* :mod:`.verify` / :mod:`.remote`: out-of-band re-grading of every graded cell;
-* :mod:`.grade`: parallel autograde of a class; :mod:`.report`: CSV and PNG of scores.
+Folders say who runs the code:
+
+* ``inside/``: runs in the sandbox, next to untrusted student code (worker, wire format, probes);
+* ``grader/``: trusted; grades a class and writes the gradebook (``python -m cnnlab.course grade``);
+* ``kit/``: builds and scans what students receive (``python -m cnnlab.course student-kit``);
+* ``questions/`` and ``reference/``: each assignment's checks and hidden cases, and the
+  reference solutions of the graded functions (instructor only, never in a sandbox or a kit).
+
+``config`` reads ``course_config.py``; ``__main__`` is the command line.
 """

@@ -15,7 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .quick_start import skip_iri_grammars
+from .grader.nbgrader_overrides import skip_iri_grammars
 
 
 def _take_config(argv: list[str]) -> list[str]:
@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"python -m cnnlab.course: {exc}", file=sys.stderr)
         return 2
     if argv[:1] == ["nbgrader"]:
-        from .workflow import run_nbgrader
+        from .grader.nbgrader_cli import run_nbgrader
 
         return run_nbgrader(argv[1:]).returncode
     parser = argparse.ArgumentParser(prog="python -m cnnlab.course", description=__doc__,
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "init":
-        from .workflow import init
+        from .grader.nbgrader_cli import init
 
         print(f"course directory ready: {init(force=args.force)}")
         return 0
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         return _grade(args)
     if args.command == "verify":
         from . import config
-        from .grade import verify_student
+        from .grader.grade import verify_student
 
         cfg = config.load()
         for notebook, verdicts in verify_student(Path(cfg.COURSE_ROOT), args.assignment, args.student,
@@ -86,11 +86,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{notebook}/{gid}: {v.status.upper()} {v.message}")
         return 0
     if args.command == "student-kit":
-        from .kit import main as kit_main
+        from .kit.build import main as kit_main
 
         return kit_main(args.out, check=not args.no_check)
     if args.command == "report":
-        from .report import write_report
+        from .grader.report import write_report
 
         csv_path, png_path = write_report(args.assignment, args.out)
         print(f"wrote {csv_path}\nwrote {png_path}")
@@ -99,8 +99,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from .grade import grade
-    from .sandbox import SandboxUnavailable, opted_out
+    from .grader.grade import grade
+    from .grader.sandbox import SandboxUnavailable, opted_out
 
     if opted_out():
         print("WARNING: CNNLAB_SANDBOX=off: student code runs WITHOUT the sandbox (no isolation from the course "

@@ -144,7 +144,7 @@ BROKEN["avg_pool_forward"] = NESTED_REPLY
 FUNCTION_COPY = ("import types\nfrom cnnlab.ops import conv2d as _ref\n"
                  "conv_forward = types.FunctionType(_ref.__code__, _ref.__globals__)\n")
 # rebinds the speed probe, the forbid hook and the worker's reply where it finds them (flagged)
-REBIND = ("import cnnlab.course.grading.a1 as _a1, cnnlab.course._worker as _w\n"
+REBIND = ("import cnnlab.course.questions.a1 as _a1, cnnlab.course.inside.worker as _w\n"
           "_a1.speed_ratio = lambda *a, **k: 1.0\n_a1.SPEED_MAX_RATIO = 1e9\n_w.reseed = lambda: None\n")
 TRANSFORMER = "get_ipython().input_transformers_cleanup.append(lambda lines: [])\n"
 HONEST_EXTRA = """%matplotlib inline
@@ -297,7 +297,7 @@ def test_kernel_cheats_fail_closed_and_need_review(course):
     assert any("flagged for review" in r for r in report["needs_review"])
     reasons = " ".join(v["message"] for v in report["verdicts"][A].values())
     assert "types.FunctionType" in reasons and "RecursionError" in reasons and "get_ipython" in reasons
-    assert "cnnlab.course.grading.a1.speed_ratio" in reasons
+    assert "cnnlab.course.questions.a1.speed_ratio" in reasons
     assert "cheat" in course.graded.stdout.split("Needs review")[1]
 
 

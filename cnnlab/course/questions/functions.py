@@ -17,7 +17,7 @@ import numpy as np
 
 from cnnlab.checks.arrays import _to_numpy, check_array
 from cnnlab.checks.errors import GradingError, ReferenceUsedError
-from cnnlab.course._worker import reseed
+from cnnlab.course.inside.worker import reseed
 
 from .forbidden import Ref, forbid
 

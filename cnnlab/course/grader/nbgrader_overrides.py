@@ -97,15 +97,15 @@ def before_nbgrader() -> None:
     grammars, check each schema once, and under ``grade`` (``CNNLAB_TRUSTED_ASSIGNMENT``) start the first notebook's sandbox,
     which then boots while nbgrader loads (about a second), share one gradebook engine
     (:func:`one_engine_per_database`), and take turns with the other processes of the run
-    (:mod:`cnnlab.course.turns`)."""
+    (:mod:`cnnlab.course.grader.turns`)."""
     import os
 
     skip_iri_grammars()
     check_each_schema_once()
     assignment = os.environ.get("CNNLAB_TRUSTED_ASSIGNMENT")
     if os.environ.get("CNNLAB_TRUSTED_AUTOGRADE") == "1" and assignment:
-        from .grading.spec import uses_torch
-        from .remote import prelaunch
+        from ..questions.spec import uses_torch
+        from .student_process import prelaunch
         from .sandbox import mode
 
         try:
@@ -155,7 +155,7 @@ def run_then_exit_at_once(main: Any) -> None:
 
 
 NBGRADER_LAUNCHER = (
-    "import sys; from cnnlab.course.quick_start import before_nbgrader, run_then_exit_at_once; "
+    "import sys; from cnnlab.course.grader.nbgrader_overrides import before_nbgrader, run_then_exit_at_once; "
     "before_nbgrader(); sys.argv[0] = 'nbgrader'; from nbgrader.apps.nbgraderapp import main; "
     "run_then_exit_at_once(main)"
 )

@@ -1,6 +1,6 @@
 """The grader's handle on a sandboxed student process: start it, call the student's functions.
 
-:class:`StudentProcess` runs ``cnnlab.course._worker`` in the sandbox with a copy of the
+:class:`StudentProcess` runs ``cnnlab.course.inside.worker`` in the sandbox with a copy of the
 submission directory, feeds it the notebook's code cells and talks to it over two pipes.
 :class:`RemoteFunction` looks like the student's function to ``check_function``: calling
 it sends the arguments and returns the student's result (decoded without pickle).
@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from . import wire
+from ..inside import wire
 from .sandbox import sandbox_command
 
 
@@ -137,8 +137,8 @@ _PRELUDE = """
 import os, runpy, sys
 os.makedirs('/tmp/work', exist_ok=True)
 os.chdir('/tmp/work')
-sys.argv = ['cnnlab.course._worker'] + sys.argv[1:]
-runpy.run_module('cnnlab.course._worker', run_name='__main__', alter_sys=True)
+sys.argv = ['cnnlab.course.inside.worker'] + sys.argv[1:]
+runpy.run_module('cnnlab.course.inside.worker', run_name='__main__', alter_sys=True)
 """
 
 

@@ -1,7 +1,7 @@
 """nbgrader's Execute step replaced by the trusted grader: one sandboxed run per submission.
 
 ``python -m cnnlab.course grade`` runs ``nbgrader autograde`` with :class:`TrustedExecute` in
-place of nbgrader's ``Execute`` preprocessor (see :func:`cnnlab.course.kernel.configure`). For
+place of nbgrader's ``Execute`` preprocessor (see :func:`cnnlab.course.grader.sandbox_kernel.configure`). For
 each notebook it runs the student's cells once in the sandbox (:mod:`.verify`), copies their
 outputs into the notebook, and writes each test cell's output from the trusted verdict: a
 ``passed`` line, or an error (``failed``, ``flagged for review``, ``needs review``). nbgrader's
@@ -21,9 +21,10 @@ import nbformat
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import NbGraderPreprocessor, SaveAutoGrades
 
-from . import config, remote
+from .. import config
+from . import student_process as remote
 from .grade import record_verdicts, recorded_path, verdicts_path
-from .verify import ERROR, FLAGGED, Verdict, grade_notebook
+from .recheck import ERROR, FLAGGED, Verdict, grade_notebook
 
 ENV_FLAG = "CNNLAB_TRUSTED_AUTOGRADE"
 VERDICTS_KEY = "cnnlab_trusted_verdicts"  # where TrustedExecute leaves the verdicts in nbconvert's resources
@@ -81,11 +82,11 @@ class SaveGradesInOneCommit(SaveAutoGrades):
     for the disk: a quarter of an autograding process's time under ``grade`` (measured). Here
     the per-cell commits only flush (so later queries see the rows); then the verdicts that
     :class:`TrustedExecute` left in the resources are written over the scores
-    (:func:`~cnnlab.course.grade.record_verdicts`: a graded cell without a verdict scores 0 and
+    (:func:`~cnnlab.course.grader.grade.record_verdicts`: a graded cell without a verdict scores 0 and
     needs review), and everything is committed once. If anything fails on the way, nothing of
     the notebook is kept and nbgrader reports the submission as failed, which ``grade`` turns
     into "needs review". After the commit, a note for ``grade`` says what was recorded
-    (:func:`~cnnlab.course.grade.recorded_path`); without it, ``grade`` records the verdicts itself.
+    (:func:`~cnnlab.course.grader.grade.recorded_path`); without it, ``grade`` records the verdicts itself.
     """
 
     def preprocess(self, nb: Any, resources: dict) -> tuple[Any, dict]:

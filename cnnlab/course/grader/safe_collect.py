@@ -3,8 +3,8 @@
 Stock ``nbgrader collect`` copies each inbound submission with ``shutil.copytree``, which
 dereferences symbolic links: a link to ``source/``, the gradebook or another student's folder
 would be collected as that file's content. :class:`SafeCollect` copies regular files only
-(:func:`cnnlab.course.remote.copy_submission`: no links, devices, FIFOs or sockets, size caps)
-and logs what it refused. ``configure`` in :mod:`cnnlab.course.kernel` selects it.
+(:func:`cnnlab.course.grader.student_process.copy_submission`: no links, devices, FIFOs or sockets, size caps)
+and logs what it refused. ``configure`` in :mod:`cnnlab.course.grader.sandbox_kernel` selects it.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from nbgrader.exchange.default.collect import ExchangeCollect
 
-from .remote import copy_submission
+from .student_process import copy_submission
 
 
 class SafeCollect(ExchangeCollect):

@@ -81,5 +81,5 @@ _REGISTRY = "__cnnlab_forbidden_stubs__"
 def _trampoline_code(name: str) -> Any:
     source = f"def _forbidden_reference(*args, **kwargs):\n    return {_REGISTRY}[{name!r}](*args, **kwargs)\n"
     namespace: dict[str, Any] = {}
-    exec(compile(source, "<cnnlab.course.grading.forbid>", "exec"), namespace)
+    exec(compile(source, "<cnnlab.course.questions.forbid>", "exec"), namespace)
     return namespace["_forbidden_reference"].__code__

@@ -1,6 +1,6 @@
 """The student side of out-of-band grading: runs inside the sandbox, never trusted.
 
-``python -m cnnlab.course._worker REQUEST_FD REPLY_FD`` runs the notebook's code cells in an
+``python -m cnnlab.course.inside.worker REQUEST_FD REPLY_FD`` runs the notebook's code cells in an
 IPython shell (magics, ``display``, ``%matplotlib inline`` and ``%%time`` behave as in
 JupyterLab; a failing cell is recorded and execution goes on, as in nbgrader), then answers
 calls: "run the student's ``conv_forward`` on these arrays, send back the result and the
@@ -17,7 +17,7 @@ import signal
 import sys
 from typing import Any
 
-from cnnlab.course import wire
+from cnnlab.course.inside import wire
 
 
 class _CellTimeout(BaseException):
@@ -65,7 +65,7 @@ def _resolve_via(via: str) -> Any:
     module, _, qualname = via.partition(":")
     if not module.startswith("cnnlab."):
         raise ValueError(f"not a cnnlab probe: {via}")
-    if module == "cnnlab.course.probes" and not _PROBES_PRELOADED:
+    if module == "cnnlab.course.inside.probes" and not _PROBES_PRELOADED:
         # imported now, after the student's cells, its captured classes could be the student's
         raise RuntimeError("the probes were not loaded before the notebook ran (a numpy-only sandbox)")
     obj: Any = importlib.import_module(module)
@@ -141,7 +141,7 @@ def _preload(with_torch: bool) -> None:
     try:
         import cnnlab  # noqa: F401 - every assignment's set-up cell imports it
         if with_torch:
-            import cnnlab.course.probes  # noqa: F401 - before the student's code can rebind cnnlab.models.blocks
+            import cnnlab.course.inside.probes  # noqa: F401 - before the student's code can rebind cnnlab.models.blocks
             _PROBES_PRELOADED = True
     except Exception:  # noqa: BLE001
         pass

@@ -4,7 +4,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from . import config
+from .. import config
 
 
 def scores_table(course_root: Path, course_id: str, assignment: str) -> tuple[list[str], list[float], list[list]]:

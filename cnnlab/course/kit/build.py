@@ -32,7 +32,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import config
+from .. import config
 
 # Runtime dependencies of the instructor's install that students do not need.
 INSTRUCTOR_ONLY_DEPENDENCIES = ("threadpoolctl",)
@@ -81,7 +81,7 @@ def graded_names(cfg=None) -> set[str]:
 
 def reference_names() -> set[str]:
     """The public names of the instructor's references (``cnnlab.course.reference.__all__``)."""
-    from . import reference
+    from .. import reference
 
     return set(reference.__all__)
 

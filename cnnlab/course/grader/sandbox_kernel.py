@@ -1,7 +1,7 @@
 """A Jupyter kernel that runs inside the sandbox, for ``nbgrader autograde``.
 
 The kernelspec ``cnnlab-sandbox`` (installed into the venv by :func:`install_kernelspec`)
-starts ``python -m cnnlab.course.kernel -f {connection_file}``. This launcher reads the
+starts ``python -m cnnlab.course.grader.sandbox_kernel -f {connection_file}``. This launcher reads the
 connection file, mounts the submission's directory read-only, and starts ipykernel in the
 sandbox, which copies that directory into its private /tmp and works there. ZeroMQ must use
 the ``ipc`` transport (unix sockets in a directory bound into the sandbox) since the sandbox
@@ -49,7 +49,7 @@ def kernelspec_dir() -> Path:
 def install_kernelspec() -> Path:
     """Write (or refresh) the sandboxed kernelspec in the venv; returns its directory."""
     spec = {
-        "argv": [sys.executable, "-m", "cnnlab.course.kernel", "-f", "{connection_file}"],
+        "argv": [sys.executable, "-m", "cnnlab.course.grader.sandbox_kernel", "-f", "{connection_file}"],
         "display_name": "Python 3 (cnnlab grading sandbox)",
         "language": "python",
         "interrupt_mode": "message",
@@ -79,22 +79,22 @@ def ipc_dir() -> Path:
 
 def configure(c: Any) -> bool:
     """nbgrader settings for safe grading: collect without following links, the sandboxed kernel, and
-    (under ``grade``, ``CNNLAB_TRUSTED_AUTOGRADE=1``) :class:`cnnlab.course.trusted.TrustedExecute`
+    (under ``grade``, ``CNNLAB_TRUSTED_AUTOGRADE=1``) :class:`cnnlab.course.grader.nbgrader_steps.TrustedExecute`
     in place of nbgrader's Execute.
 
     Returns False (no sandboxed kernel) when opted out or bwrap is missing; ``grade`` then refuses
     to run, and other nbgrader commands need no kernel.
     """
-    c.ExchangeFactory.collect = "cnnlab.course.exchange.SafeCollect"
+    c.ExchangeFactory.collect = "cnnlab.course.grader.safe_collect.SafeCollect"
     if os.environ.get("CNNLAB_TRUSTED_AUTOGRADE") == "1":  # set by `grade`: one trusted run replaces Execute
         # nbgrader's own list, Execute replaced, and SaveAutoGrades by the same step with one commit per
         # notebook. Its final CheckCellMetadata is left out: the sanitize pass just before has checked
         # the metadata (after restoring the locked cells), and nothing here changes it again (a
         # student's code never touches the notebook); it cost 28 ms a student.
         c.Autograde.autograde_preprocessors = [
-            "cnnlab.course.trusted.TrustedExecute", "nbgrader.preprocessors.IgnorePattern",
+            "cnnlab.course.grader.nbgrader_steps.TrustedExecute", "nbgrader.preprocessors.IgnorePattern",
             "nbconvert.preprocessors.ClearMetadataPreprocessor", "nbgrader.preprocessors.LimitOutput",
-            "cnnlab.course.trusted.SaveGradesInOneCommit", "nbgrader.preprocessors.AssignLatePenalties"]
+            "cnnlab.course.grader.nbgrader_steps.SaveGradesInOneCommit", "nbgrader.preprocessors.AssignLatePenalties"]
     if opted_out() or not shutil.which("bwrap"):
         return False
     install_kernelspec()
@@ -106,7 +106,7 @@ def configure(c: Any) -> bool:
 
 def main(argv: list[str]) -> int:
     if len(argv) < 2 or argv[0] != "-f":
-        print("usage: python -m cnnlab.course.kernel -f CONNECTION_FILE [ipykernel args]", file=sys.stderr)
+        print("usage: python -m cnnlab.course.grader.sandbox_kernel -f CONNECTION_FILE [ipykernel args]", file=sys.stderr)
         return 2
     connection_file, extra = Path(argv[1]), argv[2:]
     info = json.loads(connection_file.read_text())

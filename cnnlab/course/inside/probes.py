@@ -1,7 +1,7 @@
 """Probes that run inside the sandbox, next to the student's code (assignment 2).
 
 The grader asks the sandboxed worker to call ``probe(student_object, *args)`` (see
-:func:`cnnlab.course.grading.spec.via`) and compares what comes back itself. This module is
+:func:`cnnlab.course.questions.spec.via`) and compares what comes back itself. This module is
 bound into the sandbox, so it imports only the student package (``cnnlab.models``,
 ``cnnlab.data``, ``cnnlab.checks``), never the instructor's references or grading code.
 """

@@ -1,6 +1,6 @@
 """How an assignment's graded test cells map onto checks, for the out-of-band grader.
 
-Each assignment module (``cnnlab.course.grading.a1`` ...) exposes ``GRADED_CELLS``: the test
+Each assignment module (``cnnlab.course.questions.a1`` ...) exposes ``GRADED_CELLS``: the test
 cell's nbgrader ``grade_id`` → a :class:`GradedCheck` naming the check function, the
 student objects (by their names in the notebook) it receives, and the curated dotted
 prefixes the answer may not use. Every graded test cell of an assignment must be listed:
@@ -16,9 +16,9 @@ from typing import Any
 
 # assignment id -> module with GRADED_CELLS
 ASSIGNMENT_MODULES = {
-    "a1_conv_from_scratch": "cnnlab.course.grading.a1",
-    "a2_blocks_and_budget": "cnnlab.course.grading.a2",
-    "a3_detection": "cnnlab.course.grading.a3",
+    "a1_conv_from_scratch": "cnnlab.course.questions.a1",
+    "a2_blocks_and_budget": "cnnlab.course.questions.a2",
+    "a3_detection": "cnnlab.course.questions.a3",
 }
 
 

@@ -1,6 +1,6 @@
 """Out-of-band re-grading of one submitted notebook.
 
-The student's code cells run in a sandboxed process (:mod:`cnnlab.course.remote`); the
+The student's code cells run in a sandboxed process (:mod:`cnnlab.course.grader.student_process`); the
 checks of each graded test cell run here, in the grader's own process, against the
 references here, calling the student's functions through pipes. Nothing the notebook does
 to its own kernel (rebinding ``numpy.allclose`` or a grading helper, blanking later cells
@@ -18,10 +18,10 @@ from typing import Any
 import nbformat
 
 from cnnlab.checks.errors import GradingError
-from cnnlab.course.grading.spec import GradedCheck, graded_cells, uses_torch
-from cnnlab.course.grading.static import analyse
+from cnnlab.course.questions.spec import GradedCheck, graded_cells, uses_torch
+from cnnlab.course.questions.static import analyse
 
-from .remote import RemoteFunction, StudentCrashed, StudentProcess
+from .student_process import RemoteFunction, StudentCrashed, StudentProcess
 
 
 PASSED, FAILED, FLAGGED, ERROR = "passed", "failed", "flagged", "error"

@@ -4,7 +4,7 @@ Blocks are compared with ``cnnlab.course.reference.blocks`` by giving both modul
 each parameter and buffer is filled from a generator seeded by its *name*, which is why the
 assignment fixes the attribute names. The budgeted CNN is graded on the held-out test split of
 ``cnnlab.data.digits`` (never used for training), with thresholds for partial credit. The probes
-that build a student's block or run the model inside the sandbox live in ``cnnlab.course.probes``
+that build a student's block or run the model inside the sandbox live in ``cnnlab.course.inside.probes``
 (the only grading code the sandbox holds).
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from torch import nn
 from cnnlab.course.reference import blocks
 
 from cnnlab.checks.errors import GradingError
-from cnnlab.course.probes import probe_block, probe_model, refuse
+from cnnlab.course.inside.probes import probe_block, probe_model, refuse
 from .functions import Case, check_function, hidden_seed, random_cases
 from .spec import GradedCheck, via
 
@@ -29,7 +29,7 @@ BLOCK_REFERENCES = ("cnnlab.course.reference.blocks.ResidualUnit", "cnnlab.cours
                     "cnnlab.models.blocks.Bottleneck", "cnnlab.models.blocks.conv_bn_relu")
 FORBIDDEN_BLOCKS = ("cnnlab.models", "cnnlab.course", "torch.ops", "torch._C", "torchvision", "timm")
 PARAM_BUDGET = 20_000
-# A student's block may contain neither the references nor the library's blocks (cnnlab.course.probes
+# A student's block may contain neither the references nor the library's blocks (cnnlab.course.inside.probes
 # refuses the latter in the sandbox, where the references do not exist).
 refuse(blocks.ResidualUnit, blocks.SEBlock, blocks.SeparableConv2d)
 ACCURACY_LEVELS = (0.80, 0.90, 0.95)

@@ -4,8 +4,8 @@ The sandbox sees only what grading needs, read-only: the system (/usr, /etc), th
 Python installation and the virtual environment, and the student package exactly as the
 student kit ships it (:func:`student_package`: the kit's wheel, unpacked, mounted where the
 checkout's ``cnnlab`` is), plus only the worker's own modules of ``cnnlab.course``
-(:data:`WORKER_FILES`). The references, the checks and the
-hidden cases (``cnnlab.course.reference``, ``cnnlab.course.grading``) and the repository
+(:data:`INSIDE_MOUNTS`: ``cnnlab/course/inside/``). The references, the checks and the
+hidden cases (``cnnlab.course.reference``, ``cnnlab.course.questions``) and the repository
 around the package (whose notebooks hold the solutions) are not there. It gets a private
 /tmp, a private writable copy of its working directory, no network, its own PID and IPC
 namespaces, an unprivileged uid (``setpriv`` when started as root) and ``prlimit``
@@ -44,9 +44,9 @@ DEFAULT_FSIZE_BYTES = 256 * 1024**2
 SANDBOX_HOME = "/tmp/home"
 DEFAULT_TMPFS_BYTES = int(os.environ.get("CNNLAB_SANDBOX_TMPFS", 512 * 1024**2))
 INSTALL_HINT = "install bubblewrap (Debian/Ubuntu: sudo apt-get install bubblewrap; Fedora: sudo dnf install bubblewrap)"
-# What the sandboxed worker needs of cnnlab.course (none of them imports anything else of it):
-# the package marker, the worker, the message format and assignment 2's probes.
-WORKER_FILES = ("__init__.py", "_worker.py", "wire.py", "probes.py")
+# What the sandbox shows of cnnlab.course: the package marker and the whole inside/ folder (the
+# worker, the message format and assignment 2's probes), which imports nothing else of it.
+INSIDE_MOUNTS = ("__init__.py", "inside")
 _FIRST_UID = 200_000
 _uid_lock = threading.Lock()
 _uid_counter = itertools.count()
@@ -85,8 +85,8 @@ def _package_dir() -> Path:
 
 def _package_digest(package: Path) -> str:
     """A digest of what the student kit's wheel is built from: every file of ``package`` that
-    :func:`cnnlab.course.kit.build_wheel` copies, by path and content, and the package's version."""
-    from .kit import NOT_IN_THE_WHEEL
+    :func:`cnnlab.course.kit.build.build_wheel` copies, by path and content, and the package's version."""
+    from ..kit.build import NOT_IN_THE_WHEEL
 
     digest = hashlib.sha256(cnnlab.__version__.encode())
     for path in sorted(package.rglob("*")):
@@ -102,7 +102,7 @@ def _package_digest(package: Path) -> str:
 def student_package() -> Path | None:
     """The student kit's ``cnnlab`` package, unpacked, or None when it cannot be built.
 
-    Built by :func:`cnnlab.course.kit.build_wheel` from the checkout's ``cnnlab`` (the same wheel
+    Built by :func:`cnnlab.course.kit.build.build_wheel` from the checkout's ``cnnlab`` (the same wheel
     ``python -m cnnlab.course kit`` ships), unpacked under ``~/.cache/cnnlab/student-package/<digest>``
     once for each content of the package (a few seconds, then found again), with an empty
     ``course/`` for the worker's files to be mounted in, and compiled to bytecode so that no
@@ -121,7 +121,7 @@ def student_package() -> Path | None:
         import tempfile
         import zipfile
 
-        from .kit import build_wheel
+        from ..kit.build import build_wheel
 
         cache.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=cache, prefix=".building-") as tmp:
@@ -170,11 +170,11 @@ def readonly_paths() -> list[Path]:
 
 def package_mounts() -> list[str]:
     """bwrap arguments that show the student package where ``cnnlab`` is imported from, and in its
-    ``cnnlab/course`` only the worker's files.
+    ``cnnlab/course`` only what runs inside (:data:`INSIDE_MOUNTS`).
 
     The package is the kit's (:func:`student_package`), or, where that cannot be built, the
     checkout's; either way an empty read-only tmpfs goes over ``cnnlab/course`` and only
-    :data:`WORKER_FILES` are bound back, so ``cnnlab.course`` holds the worker and nothing else.
+    :data:`INSIDE_MOUNTS` are bound back, so ``cnnlab.course`` holds ``inside/`` and nothing else.
     """
     package = _package_dir()
     kit = student_package()
@@ -183,9 +183,9 @@ def package_mounts() -> list[str]:
     if not course.is_dir():  # the student package alone: nothing to hide
         return args
     args += ["--perms", "0755", "--size", str(1024**2), "--tmpfs", str(course)]
-    for name in WORKER_FILES:
+    for name in INSIDE_MOUNTS:
         path = course / name
-        if path.is_file():
+        if path.exists():
             args += ["--ro-bind", str(path), str(path)]
     return args + ["--remount-ro", str(course)]
 

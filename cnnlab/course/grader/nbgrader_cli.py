@@ -8,9 +8,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import config
-from .kernel import install_kernelspec
-from .quick_start import NBGRADER_LAUNCHER
+from .. import config
+from .sandbox_kernel import install_kernelspec
+from .nbgrader_overrides import NBGRADER_LAUNCHER
 from .sandbox import opted_out
 
 

@@ -3,7 +3,7 @@
 ``check_array`` compares one answer with the expected array; ``check_function`` compares a
 student's function with the reference on many seeded cases (CPU float64, and CUDA when
 present) and refuses answers that only call the reference. The per-assignment checks used
-by the notebooks' test cells live in ``cnnlab.course.grading.a1`` ... and are re-run out of band
+by the notebooks' test cells live in ``cnnlab.course.questions.a1`` ... and are re-run out of band
 by ``python -m cnnlab.course grade``.
 """
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 ``nbgrader autograde`` still records each submission in the gradebook and renders the
 autograded notebook (the student's feedback), but its Execute step is replaced by
-:class:`~cnnlab.course.trusted.TrustedExecute`: the notebook runs once, in the sandbox, and
+:class:`~cnnlab.course.grader.nbgrader_steps.TrustedExecute`: the notebook runs once, in the sandbox, and
 :mod:`.verify` decides every graded cell outside the student's process. :func:`apply_verdicts`
 then writes that decision over each automatic score (full marks for "passed", 0 otherwise;
 flagged and undecided cells are also marked "needs manual grade" in formgrader). It fails
@@ -27,9 +27,10 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from . import config, turns
-from .verify import ERROR, Verdict, verify_notebook
-from .workflow import run_nbgrader
+from .. import config
+from . import turns
+from .recheck import ERROR, Verdict, verify_notebook
+from .nbgrader_cli import run_nbgrader
 
 LOCKED = "database is locked"
 NBGRADER_ERROR = "There was an error processing assignment"
@@ -63,12 +64,12 @@ class StudentResult:
 
 
 def verdicts_path(course_root: Path, assignment: str, student: str, notebook: str) -> Path:
-    """Where :class:`~cnnlab.course.trusted.TrustedExecute` leaves one notebook's verdicts for :func:`grade`."""
+    """Where :class:`~cnnlab.course.grader.nbgrader_steps.TrustedExecute` leaves one notebook's verdicts for :func:`grade`."""
     return Path(course_root) / "verification" / assignment / ".verdicts" / student / f"{notebook}.json"
 
 
 def recorded_path(course_root: Path, assignment: str, student: str, notebook: str) -> Path:
-    """Where :class:`~cnnlab.course.trusted.SaveGradesInOneCommit` says that it recorded one notebook's
+    """Where :class:`~cnnlab.course.grader.nbgrader_steps.SaveGradesInOneCommit` says that it recorded one notebook's
     verdicts in the gradebook (with the final verdicts, the changed cells and the notebook's score)."""
     return verdicts_path(course_root, assignment, student, notebook).with_suffix(".recorded")
 
@@ -209,7 +210,7 @@ def annotate_feedback(course_root: Path, assignment: str, result: StudentResult)
     """Show the trusted verdict in each test cell of the autograded notebook (what feedback renders)."""
     import nbformat
 
-    from .trusted import verdict_outputs
+    from .nbgrader_steps import verdict_outputs
 
     folder = Path(course_root) / "autograded" / result.student / assignment
     for notebook, verdicts in result.verdicts.items():
@@ -299,7 +300,7 @@ def _clear_trusted_verdicts(root: Path, assignment: str, student: str) -> None:
 
 def _run_batch(assignment: str, batch: list[str], everyone: list[str], force: bool, claims: Path) -> str:
     """One nbgrader process autogrades the students of ``batch`` that it claims before the other
-    processes of the run (:mod:`cnnlab.course.turns`); the trusted grader replaces its Execute."""
+    processes of the run (:mod:`cnnlab.course.grader.turns`); the trusted grader replaces its Execute."""
     others = sorted(set(everyone) - set(batch))
     args = ["autograde", assignment]
     if len(batch) == 1:
@@ -314,7 +315,7 @@ def _run_batch(assignment: str, batch: list[str], everyone: list[str], force: bo
 
 def _trusted_env(assignment: str) -> dict[str, str]:
     """nbgrader's environment under ``grade``: TrustedExecute, the assignment (so that its first
-    sandbox starts before nbgrader loads: cnnlab.course.quick_start), and one secret seed for the whole run."""
+    sandbox starts before nbgrader loads: cnnlab.course.grader.nbgrader_overrides), and one secret seed for the whole run."""
     return {"CNNLAB_TRUSTED_AUTOGRADE": "1", "CNNLAB_TRUSTED_ASSIGNMENT": assignment, "CNNLAB_GRADING_SEED": _RUN_SEED}
 
 
@@ -328,11 +329,11 @@ def grade(assignment: str, *, jobs: int = 1, students: Sequence[str] | None = No
     """Autograde every submission of ``assignment``, each graded cell decided by the trusted grader.
 
     ``jobs`` nbgrader processes share the students, each taking the next one nobody has taken
-    (:mod:`cnnlab.course.turns`; nbgrader's imports are paid once per process), and each notebook runs once, in the sandbox, under
-    :class:`~cnnlab.course.trusted.TrustedExecute`. A student left without trusted verdicts
+    (:mod:`cnnlab.course.grader.turns`; nbgrader's imports are paid once per process), and each notebook runs once, in the sandbox, under
+    :class:`~cnnlab.course.grader.nbgrader_steps.TrustedExecute`. A student left without trusted verdicts
     (nbgrader failed, the gradebook was locked) is retried alone, then verified on its own;
     whatever stays undecided scores 0 and needs review. Raises
-    :class:`~cnnlab.course.sandbox.SandboxUnavailable` when bubblewrap is missing (unless
+    :class:`~cnnlab.course.grader.sandbox.SandboxUnavailable` when bubblewrap is missing (unless
     ``CNNLAB_SANDBOX=off``).
     """
     from .sandbox import mode
