@@ -199,3 +199,37 @@ def test_torch_cases_also_run_on_cuda():
 
     check_function(student, lambda t: t * 2, [Case((torch.ones(3, dtype=torch.float64),))])
     assert seen == ["cpu", "cuda"]
+
+
+def test_the_recorded_seed_reproduces_the_hidden_cases(monkeypatch):
+    """The hidden cases of a grading run come from one seed: the same in every call of grade's own
+    process (its fallback verification), handed to the nbgrader processes, recorded per student,
+    and a new process given the recorded value draws exactly the same cases."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from cnnlab.course.grader import grade
+    from cnnlab.course.questions.functions import SEED_ENV, random_cases
+
+    monkeypatch.delenv(SEED_ENV, raising=False)
+    code = ("import json; from cnnlab.course.questions.functions import random_cases\n"
+            "cases = random_cases(lambda rng: (rng.standard_normal((2, 3)), int(rng.integers(1, 9))), 4)\n"
+            "print(json.dumps([[c.args[0].tolist(), c.args[1]] for c in cases]))")
+
+    def drawn(cases):
+        return [[c.args[0].tolist(), c.args[1]] for c in cases]
+
+    first = drawn(random_cases(lambda rng: (rng.standard_normal((2, 3)), int(rng.integers(1, 9))), 4))
+    again = drawn(random_cases(lambda rng: (rng.standard_normal((2, 3)), int(rng.integers(1, 9))), 4))
+    assert first == again  # one seed per grading process, not one per call
+    recorded = grade._trusted_env("a1_conv_from_scratch")[SEED_ENV]
+    assert recorded == os.environ[SEED_ENV]
+    env = {**os.environ, SEED_ENV: recorded}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == first
+    env[SEED_ENV] = str(int(recorded) + 1)
+    other = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert json.loads(other.stdout) != first

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import secrets
 import shutil
 import stat
 import time
@@ -31,6 +30,7 @@ from .. import config
 from . import turns
 from .recheck import ERROR, Verdict, verify_notebook
 from .nbgrader_cli import run_nbgrader
+from ..questions.functions import SEED_ENV, hidden_seed
 
 LOCKED = "database is locked"
 NBGRADER_ERROR = "There was an error processing assignment"
@@ -316,12 +316,7 @@ def _run_batch(assignment: str, batch: list[str], everyone: list[str], force: bo
 def _trusted_env(assignment: str) -> dict[str, str]:
     """nbgrader's environment under ``grade``: TrustedExecute, the assignment (so that its first
     sandbox starts before nbgrader loads: cnnlab.course.grader.nbgrader_overrides), and one secret seed for the whole run."""
-    return {"CNNLAB_TRUSTED_AUTOGRADE": "1", "CNNLAB_TRUSTED_ASSIGNMENT": assignment, "CNNLAB_GRADING_SEED": _RUN_SEED}
-
-
-# One secret seed per grading run: every student gets the same hidden cases (drawn now, stored nowhere
-# a student can read; the sandbox's environment is cleared). CNNLAB_GRADING_SEED fixes it.
-_RUN_SEED = os.environ.get("CNNLAB_GRADING_SEED") or str(secrets.randbits(63))
+    return {"CNNLAB_TRUSTED_AUTOGRADE": "1", "CNNLAB_TRUSTED_ASSIGNMENT": assignment, SEED_ENV: str(hidden_seed())}
 
 
 def grade(assignment: str, *, jobs: int = 1, students: Sequence[str] | None = None, force: bool = False,
@@ -339,6 +334,7 @@ def grade(assignment: str, *, jobs: int = 1, students: Sequence[str] | None = No
     from .sandbox import mode
 
     mode()  # refuse before touching anything when the sandbox is required but missing
+    hidden_seed()  # this run's secret seed, drawn once here: the nbgrader processes and the fallback use it
     cfg = config.load()
     root = Path(cfg.COURSE_ROOT)
     everyone = submitted_students(root, assignment)
@@ -410,7 +406,7 @@ def grade(assignment: str, *, jobs: int = 1, students: Sequence[str] | None = No
             (report_dir / f"{student}.json").write_text(
                 json.dumps({**{k: v for k, v in asdict(res).items() if k != "recorded"}, "status": res.status,
                             "needs_review": res.review_reasons(),
-                            "hidden_case_seed": _RUN_SEED}, indent=1,
+                            "hidden_case_seed": str(hidden_seed())}, indent=1,
                            default=str))
             finished.append(res)
     return sorted(finished, key=lambda r: r.student)

@@ -31,19 +31,28 @@ class Case:
     label: str = ""
 
 
-def hidden_seed() -> int:
-    """A fresh secret seed for the hidden cases: drawn at grading time, never stored in a readable file.
+SEED_ENV = "CNNLAB_GRADING_SEED"
 
-    ``CNNLAB_GRADING_SEED`` fixes it (to reproduce one grading run).
+
+def hidden_seed() -> int:
+    """The grading run's secret seed for the hidden cases.
+
+    ``CNNLAB_GRADING_SEED`` when set (``grade`` sets it for the nbgrader processes it starts and
+    records it per student, so a recorded value reproduces that student's cases). Otherwise it is
+    drawn here once and put in this process's environment, so every later call of the same
+    process, and every process it starts, uses the same seed. The sandbox's environment is
+    built from scratch: no student process sees it.
     """
-    fixed = os.environ.get("CNNLAB_GRADING_SEED")
-    return int(fixed) if fixed else secrets.randbits(63)
+    seed = os.environ.get(SEED_ENV)
+    if not seed:
+        seed = os.environ[SEED_ENV] = str(secrets.randbits(63))
+    return int(seed)
 
 
 def random_cases(generator: Callable[[np.random.Generator], Any], n: int, seed: int | None = None) -> list[Case]:
     """``n`` cases from ``generator(rng)`` (returning a Case, a tuple of args or a dict of kwargs).
 
-    Without ``seed`` the cases come from :func:`hidden_seed` (different at every grading run).
+    Without ``seed`` the cases come from :func:`hidden_seed` (the grading run's seed).
     """
     rng = np.random.default_rng(hidden_seed() if seed is None else seed)
     cases = []
