@@ -1,4 +1,7 @@
-"""The Makefile's commands: `make lab` starts JupyterLab (also as root) and serves /lab; `make test-fast`."""
+"""The Makefile's commands: `make lab` starts JupyterLab on the repository root (also as root); `make test-fast`.
+
+That the lectures' figures load under `make lab` is checked in Chromium by tests/browser/test_make_lab_figures.py.
+"""
 from __future__ import annotations
 
 import os
@@ -23,7 +26,9 @@ pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="needs GNU 
 def test_lab_command_allows_root_only_for_root():
     cmd = subprocess.run([*MAKE, "-n", "lab", "LAB_ARGS=--no-browser"], cwd=REPO, capture_output=True, text=True,
                          check=True).stdout
-    assert "jupyter lab" in cmd and "--no-browser" in cmd and "notebooks/" in cmd
+    assert "jupyter lab" in cmd and "--no-browser" in cmd
+    # the repository root is served (lectures link ../img/...), the file browser opens on notebooks/
+    assert "--ServerApp.root_dir=. " in cmd and "--LabApp.default_url=/lab/tree/notebooks" in cmd
     assert ("--allow-root" in cmd) == (os.getuid() == 0)
 
 
