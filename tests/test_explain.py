@@ -262,3 +262,28 @@ def test_cuda_results_equal_the_cpu_ones():
     torch.testing.assert_close(vis.image.cpu(), vis_cpu.image)
     with pytest.raises(ValueError, match="is on cpu but the model is on cuda"):
         explain.saliency_map(model, x)
+
+
+# ----------------------------------------------------------------------------- plots
+def test_plots_draw_one_panel_per_image_and_method():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from cnnlab import plots
+
+    x = images(n=2, c=1, h=4, w=4, dtype=torch.float32)
+    signed = torch.tensor([[[0.5, -0.5], [0.0, 1.0]]]).repeat(2, 1, 1)
+    fig = plots.plot_explanations(x, {"a": torch.rand(2, 4, 4), "b": signed}, titles=["0", "1"], overlay=True)
+    axes = fig.axes
+    assert len(axes) == 6 and axes[0].get_title() == "0" and axes[1].get_title() == "a"
+    assert axes[2].images[-1].get_cmap().name == "RdBu_r" and axes[1].images[-1].get_cmap().name == "inferno"
+    assert axes[2].images[-1].get_clim() == (-1.0, 1.0)  # signed maps are centred on 0
+    ax = plots.plot_accuracy_vs_epsilon([0, 0.1], {"FGSM": [0.9, 0.5], "random": [0.9, 0.88]}, chance=0.2)
+    assert [list(line.get_ydata()) for line in ax.lines[:2]] == [[0.9, 0.5], [0.9, 0.88]]
+    fig2 = plots.plot_adversarial_example(x[0], (x[0] + 0.1).clamp(0, 1), "3 (99%)", "5 (80%)")
+    assert [a.get_title() for a in fig2.axes][::2] == ["3 (99%)", "5 (80%)"]
+    fig3 = plots.plot_feature_visualizations([x[:1], x[1]], ["u", "v"], rows=1)
+    assert [a.get_title() for a in fig3.axes] == ["u", "v"]
+    plt.close("all")

@@ -18,6 +18,7 @@ _WIDGETS = {
     "IoUExplorer": "iou",
     "NMSStepper": "nms",
     "DetectionsViewer": "detections",
+    "ExplanationViewer": "explain",
 }
 
 __all__ = sorted(_WIDGETS)
