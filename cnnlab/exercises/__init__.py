@@ -21,5 +21,7 @@ from .lectures_06_07 import *  # noqa: F403
 from .lectures_06_07 import __all__ as _l06_07
 from .beyond import *  # noqa: F403
 from .beyond import __all__ as _l08
+from .what_networks_learn import *  # noqa: F403
+from .what_networks_learn import __all__ as _l05b
 
-__all__ = ["STRICT_ENV", "NotAttempted", "hint", "self_check", "show_answer", "strict", *_l00_03, *_l03b, *_training, *_l04_05, *_l06_07, *_l08]
+__all__ = ["STRICT_ENV", "NotAttempted", "hint", "self_check", "show_answer", "strict", *_l00_03, *_l03b, *_training, *_l04_05, *_l06_07, *_l08, *_l05b]

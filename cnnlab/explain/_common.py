@@ -30,7 +30,11 @@ def check_images(model: nn.Module, x: torch.Tensor, what: str = "x") -> torch.Te
 
 @contextlib.contextmanager
 def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
-    """Switch ``model`` to eval mode; afterwards every submodule gets its own previous mode back."""
+    """Switch ``model`` to eval mode; afterwards every submodule gets its own previous mode back.
+
+    Unlike ``cnnlab.train.eval_mode`` it leaves gradients on (every method here needs them) and puts
+    back mixed states exactly (a fine-tuned network whose frozen BatchNorm layers stay in eval mode).
+    """
     previous = [(m, m.training) for m in model.modules()]
     model.eval()
     try:

@@ -17,6 +17,7 @@ from torch import nn
 
 from . import _render as R
 from ._base import Explorer
+from ..explain._common import eval_mode
 
 METHODS = ("saliency", "grad-cam", "occlusion")
 PREDICTED = -1  # the target control's value for "the predicted class"
@@ -58,14 +59,8 @@ class ExplanationViewer(Explorer):
         self.layers = list(layers) if layers else [n for n, m in model.named_modules() if isinstance(m, nn.Conv2d)]
         if not self.layers:
             raise ValueError("the model has no Conv2d layer for Grad-CAM: pass layers=[...] (dotted module names)")
-        with torch.no_grad():
-            was = [m.training for m in model.modules()]
-            try:
-                model.eval()
-                n_classes = model(images[:1]).shape[1]
-            finally:
-                for m, mode in zip(model.modules(), was):
-                    m.training = mode
+        with eval_mode(model), torch.no_grad():
+            n_classes = model(images[:1]).shape[1]
         self.class_names = list(class_names) if class_names is not None else [str(k) for k in range(n_classes)]
         if len(self.class_names) != n_classes:
             raise ValueError(f"{len(self.class_names)} class names for a model with {n_classes} outputs")
@@ -136,16 +131,12 @@ class ExplanationViewer(Explorer):
         sizes: dict[str, tuple[int, int]] = {}
         handles = [self.model.get_submodule(name).register_forward_hook(
             lambda _m, _i, out, name=name: sizes.__setitem__(name, tuple(out.shape[-2:]))) for name in self.layers]
-        was = [m.training for m in self.model.modules()]
         try:
-            self.model.eval()
-            with torch.no_grad():
+            with eval_mode(self.model), torch.no_grad():
                 self.model(self.image)
         finally:
             for h in handles:
                 h.remove()
-            for m, mode in zip(self.model.modules(), was):
-                m.training = mode
         return sizes
 
     def _compute(self) -> dict[str, Any]:
@@ -153,14 +144,8 @@ class ExplanationViewer(Explorer):
             from cnnlab import explain
 
             x = self.image
-            with torch.no_grad():
-                was = [m.training for m in self.model.modules()]
-                try:
-                    self.model.eval()
-                    probs = self.model(x).softmax(1)[0].cpu().double().numpy()
-                finally:
-                    for m, mode in zip(self.model.modules(), was):
-                        m.training = mode
+            with eval_mode(self.model), torch.no_grad():
+                probs = self.model(x).softmax(1)[0].cpu().double().numpy()
             target = int(np.argmax(probs)) if self.target is None else self.target
             if self.method == "saliency":
                 m = explain.saliency_map(self.model, x, target)
