@@ -182,9 +182,9 @@ def test_verification_ignores_kernel_tricks(tmp_path):
     nbformat.write(nb, str(path))
     verdicts = verify_notebook("a1_conv_from_scratch", A1_SOURCE, path, cell_timeout=60)
     assert not verdicts["test_output_size"].passed
-    # touching the grader's code at module level is flagged for every question (0 until reviewed)
-    assert verdicts["test_same_padding"].status == "flagged"
-    assert "cnnlab.course.questions.check_function" in verdicts["test_same_padding"].message
+    # touching the grader's code at module level is a note on the notebook, not a flag on every question
+    assert verdicts["test_same_padding"].passed and not verdicts["test_same_padding"].needs_review
+    assert any("cnnlab.course.questions" in note for note in verdicts["test_same_padding"].notes)
 
 
 # --- the static analysis: a curated list per question, robust to hostile input -----------------------------
@@ -223,10 +223,9 @@ def test_static_analysis_finds_the_answer_key_through_aliases(cells, used):
     (["import cnnlab\ndef conv_forward(x):\n    return getattr(cnnlab, 'o' + 'ps')\n"], "computed attribute"),
     (["import inspect\ndef conv_forward(x):\n    return inspect.getsource(x)\n"], "inspect.getsource"),
     (["def conv_forward(x):\n    return eval('x')\n"], "eval"),
-    (["get_ipython().input_transformers_cleanup.append(lambda lines: [])\n", "def conv_forward(x):\n    return x\n"],
+    (["def conv_forward(x):\n    get_ipython().input_transformers_cleanup.append(lambda lines: [])\n    return x\n"],
      "get_ipython"),
-    (["!cat /etc/passwd\n", "def conv_forward(x):\n    return x\n"], "get_ipython"),
-    (["x = " + "-" * 5000 + "1\n", "def conv_forward(x):\n    return x\n"], "could not be analysed"),
+    (["def conv_forward(x):\n    return " + "-" * 5000 + "x\n"], "could not be analysed"),
     (["def conv_forward(x):\n    return " + "f(" * 150 + "x" + ")" * 150 + "\n"], "nested"),
     (["y = 1\n" * 1 + "#" * 300_000, "def conv_forward(x):\n    return x\n"], "too large"),
     (["def conv_forward(x):\n    return x.__class__.__subclasses__()\n"], "__subclasses__"),
@@ -235,10 +234,32 @@ def test_static_analysis_flags_what_it_cannot_decide(cells, reason):
     forbidden, flagged = _verdict(cells)
     assert forbidden is None
     assert flagged is not None and reason in flagged and "line" in flagged
+    assert any(reason in note and "line" in note for note in analyse(cells, {"conv_forward": CONV}).notes("conv_forward"))
+
+
+@pytest.mark.parametrize("cells, reason", [
+    (["get_ipython().input_transformers_cleanup.append(lambda lines: [])\n"], "get_ipython"),
+    (["exec('print(1)')\n"], "exec"),
+    (["import cnnlab.course.inside.worker as w\nw.reseed = lambda: None\n"], "cnnlab.course.inside.worker.reseed"),
+])
+def test_module_level_statements_are_notebook_notes_not_a_flag_on_every_question(cells, reason):
+    """One odd module-level statement no graded name reaches is a note on the notebook: no question
+    is flagged because of it (the sandbox and the grader outside it bound what it can do)."""
+    analysis = analyse([*cells, "def conv_forward(x):\n    return x\n", "def other(x):\n    return x\n"],
+                       {"conv_forward": CONV, "other": ("cnnlab.ops",)})
+    assert analysis.flagged == {} and analysis.forbidden == {}
+    assert any(reason in note and "line" in note for note in analysis.notebook_notes())
 
 
 def test_static_analysis_leaves_honest_notebooks_alone():
+    """Every magic and shell line a JupyterLab user writes, %%capture, functools.partial: no note at all."""
     cells = ["%matplotlib inline\n%load_ext autoreload\n%autoreload 2\nimport numpy as np\nimport matplotlib.pyplot as plt\n",
+             "%pip install tqdm\n!ls -la\nfiles = !ls\n%env OMP_NUM_THREADS=1\n%who\n%run -i helper.py\n",
+             "%%capture training_log\nfor epoch in range(2):\n    print(epoch)\n",
+             "%%bash\necho hello\n",
+             "import functools\n",
+             "def _conv_general(x, w, b, stride, padding):\n    return x\n"
+             "conv_forward_fast = functools.partial(_conv_general, stride=1)\n",
              "def _pad(x, p):\n    return np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))\n",
              "%%time\nnoise = np.random.rand(3)\ndisplay(noise)\nprint(noise)\nplt.plot(noise)\n"
              "def conv_forward(x, w, b, stride=1, padding=0):\n    return _pad(x, padding)\n",
@@ -246,6 +267,9 @@ def test_static_analysis_leaves_honest_notebooks_alone():
              "def conv2d(x):  # the student's own function of the same name\n    return x\n",
              "this is not python (\n"]
     assert _verdict(cells) == (None, None)
+    analysis = analyse(cells, {"conv_forward": CONV, "conv_forward_fast": CONV})
+    assert analysis.notes("conv_forward") == [] and analysis.notes("conv_forward_fast") == []
+    assert analysis.notebook_notes() == []
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::SyntaxWarning")
@@ -417,14 +441,6 @@ def test_copy_submission_refuses_links_and_special_files(tmp_path):
     assert (dst / "data.npy").read_bytes() == b"x" * 10 and (dst / "sub" / "more.txt").read_text() == "ok"
     assert not (dst / "solution.ipynb").exists() and not (dst / "pipe").exists()
     assert any("symbolic link" in r for r in refused) and any("special file" in r for r in refused)
-
-
-def test_touching_the_grader_at_module_level_is_flagged_for_every_question():
-    cells = ["import cnnlab.course.inside.worker as w\nw.reseed = lambda: None\n", "def conv_forward(x):\n    return x\n",
-             "def other(x):\n    return x\n"]
-    analysis = analyse(cells, {"conv_forward": CONV, "other": ("cnnlab.ops",)})
-    for name in ("conv_forward", "other"):
-        assert "cnnlab.course.inside.worker.reseed" in analysis.flagged_message(name)
 
 
 @needs_bwrap

@@ -268,37 +268,35 @@ def test_calling_the_reference_scores_nothing_for_that_question(course):
     for gid, points in FULL.items():
         lazy = gid in {"test_conv_forward", "test_conv_forward_fast", "test_max_pool_forward"}
         assert got[gid] == (0 if lazy else points), gid
-    message = verification(course, A, "lazy")["verdicts"][A]["test_conv_forward"]["message"]
-    assert "cnnlab.ops.conv2d" in message
+    notes = verification(course, A, "lazy")["verdicts"][A]["test_conv_forward"]["notes"]
+    assert any("cnnlab.ops.conv2d" in note for note in notes)
 
 
 def test_every_attack_scores_zero_or_is_flagged(course):
+    """What the attacks reach (cnnlab.ops, scipy, torch) is not in assignment 1's sandbox: each answer
+    fails when it runs; the static analysis's notes still show the reviewer where and why."""
     got = course.scores(A)["attacks"]
     verdicts = verification(course, A, "attacks")["verdicts"][A]
     assert total(got) == 0, got
-    expected = {"test_output_size": "flagged", "test_same_padding": "flagged", "test_conv_forward": "failed",
-                "test_max_pool_forward": "failed", "test_avg_pool_forward": "failed", "test_conv_backward": "failed",
-                "test_max_pool_backward": "failed", "test_conv_forward_fast": "failed"}
-    assert {gid: verdicts[gid]["status"] for gid in expected} == expected
-    assert "subprocess" in verdicts["test_output_size"]["message"]
-    assert "scipy.ndimage.correlate" in verdicts["test_conv_forward"]["message"]
-    assert "torch.ops.aten.max_pool2d" in verdicts["test_max_pool_forward"]["message"]
-    assert "torch.nn.functional.avg_pool2d" in verdicts["test_avg_pool_forward"]["message"]
+    assert {gid: v["status"] for gid, v in verdicts.items()} == {gid: "failed" for gid in FULL}
+    notes = {gid: " ".join(v["notes"]) for gid, v in verdicts.items()}
+    assert "subprocess" in notes["test_output_size"]
+    assert "scipy.ndimage.correlate" in notes["test_conv_forward"]
+    assert "torch.ops.aten.max_pool2d" in notes["test_max_pool_forward"]
+    assert "torch.nn.functional.avg_pool2d" in notes["test_avg_pool_forward"]
     assert "in place" in verdicts["test_conv_backward"]["message"]
-    assert "cnnlab.ops" in verdicts["test_max_pool_backward"]["message"]
+    assert "cnnlab.ops" in notes["test_max_pool_backward"]
     assert "slower" in verdicts["test_conv_forward_fast"]["message"]
 
 
 def test_kernel_cheats_fail_closed_and_need_review(course):
+    """The kernel tricks change nothing outside the sandbox (0 everywhere); the notes name each one."""
     got = course.scores(A)["cheat"]
     assert total(got) == 0, got
     report = verification(course, A, "cheat")
-    assert report["status"] == "needs review"
-    assert any("flagged for review" in r for r in report["needs_review"])
-    reasons = " ".join(v["message"] for v in report["verdicts"][A].values())
+    reasons = " ".join(n for v in report["verdicts"][A].values() for n in v["notes"])
     assert "types.FunctionType" in reasons and "RecursionError" in reasons and "get_ipython" in reasons
     assert "cnnlab.course.questions.a1.speed_ratio" in reasons
-    assert "cheat" in course.graded.stdout.split("Needs review")[1]
 
 
 def test_fail_closed_paths_give_non_zero_exit_and_a_summary(course):
@@ -306,7 +304,7 @@ def test_fail_closed_paths_give_non_zero_exit_and_a_summary(course):
     out = course.graded.stdout
     assert "12 submissions graded" in out
     summary = out.split("Needs review")[1]
-    for student in ("cheat", "broken", "corrupt", "missing", "escape", "hostile"):
+    for student in ("broken", "corrupt", "missing", "escape", "hostile"):
         assert student in summary, student
     for student in ("ref", "honest", "blank", "mistakes"):
         assert f"  {student}:" not in summary, student
@@ -354,18 +352,18 @@ def test_feedback_notebook_shows_the_trusted_verdict(course):
                 for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade", False) and c.cell_type == "code"}
 
     attacks = shown("attacks")
-    assert "flagged for review" in attacks["test_output_size"]
+    assert "Trusted grader: failed" in attacks["test_output_size"]
     assert "Trusted grader: failed" in attacks["test_conv_forward"]
     assert all("Trusted grader: passed" in text for text in shown("ref").values())
     honest = nbformat.read(str(course.root / "autograded" / "honest" / A / f"{A}.ipynb"), as_version=4)
     outputs = [o for c in honest.cells for o in c.get("outputs", [])]
     assert any("image/png" in o.get("data", {}) for o in outputs)  # the student's plot is in the feedback
     assert any("checking my conv" in o.get("text", "") for o in outputs)
-    with sqlite3.connect(course.root / "gradebook.db") as db:  # flagged cells wait for an instructor
-        flagged = db.execute("select count(*) from grade g join submitted_notebook n on g.notebook_id = n.id "
-                             "join submitted_assignment s on n.assignment_id = s.id where s.student_id = 'attacks' "
-                             "and g.needs_manual_grade = 1").fetchone()[0]
-    assert flagged >= 2
+    with sqlite3.connect(course.root / "gradebook.db") as db:  # cells the grader could not decide wait for an instructor
+        undecided = db.execute("select count(*) from grade g join submitted_notebook n on g.notebook_id = n.id "
+                               "join submitted_assignment s on n.assignment_id = s.id where s.student_id = 'broken' "
+                               "and g.needs_manual_grade = 1").fetchone()[0]
+    assert undecided >= 2
 
 
 def test_validate_passes_on_the_reference(course):

@@ -11,7 +11,7 @@ locks (read-only set-up cells) are taken from the instructor's source, as nbgrad
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,9 @@ class Verdict:
     passed: bool
     message: str = ""
     status: str = ""
+    # the static analysis's advice for the instructor (cell, line, reason): never a score on its own
+    notes: list[str] = field(default_factory=list)
+    review: bool = False  # a passed answer whose own code the analysis could not clear: points kept, reviewed
 
     def __post_init__(self) -> None:
         if not self.status:
@@ -48,7 +51,7 @@ class Verdict:
 
     @property
     def needs_review(self) -> bool:
-        return self.status in (FLAGGED, ERROR)
+        return self.status in (FLAGGED, ERROR) or self.review
 
 
 def _nbgrader_meta(cell: Any) -> dict:
@@ -137,33 +140,33 @@ def grade_notebook(assignment: str, source: Any, submitted: Any, *, cell_timeout
         verdicts.update({gid: Verdict(gid, False, f"the notebook could not be read: {exc}"[:300], ERROR)
                          for gid in checks})
         return NotebookRun(verdicts, {})
+    # What an answer may use is decided by the assignment's grading environment (the sandbox holds
+    # nothing else); the static analysis only adds review notes, never a score on its own.
     try:
-        analysis = analyse(solutions, {name: chk.forbidden for chk in checks.values() for name in chk.names})
-    except Exception as exc:  # noqa: BLE001 - fail closed on any analysis failure
-        analysis = None
-        verdicts.update({gid: Verdict(gid, False, f"flagged for review: the code could not be analysed "
-                                      f"({type(exc).__name__})", FLAGGED) for gid in checks})
-    to_run: dict[str, GradedCheck] = {}
-    for gid, chk in checks.items():
-        if analysis is None:
-            break
-        forbidden = [m for m in (analysis.forbidden_message(n) for n in chk.names) if m]
-        flagged = [m for m in (analysis.flagged_message(n) for n in chk.names) if m]
-        if forbidden:
-            verdicts[gid] = Verdict(gid, False, forbidden[0][:1000], FAILED)
-        elif flagged:
-            verdicts[gid] = Verdict(gid, False, flagged[0][:1000], FLAGGED)
-        else:
-            to_run[gid] = chk
+        # every cell that runs (the locked set-up cell too: its `np` and `cnnlab` are the answers' names)
+        analysis = analyse(run, {name: chk.forbidden for chk in checks.values() for name in chk.names})
+        notes = {gid: [n for name in chk.names for n in analysis.notes(name)] for gid, chk in checks.items()}
+        notebook_notes = analysis.notebook_notes()
+    except Exception as exc:  # noqa: BLE001 - an analysis failure is a note for the reviewer
+        notes = {gid: [f"the code could not be analysed ({type(exc).__name__})"] for gid in checks}
+        notebook_notes = []
     outputs: list[list[dict]] = []
-    if to_run or run_always:
-        found, outputs = _run_checks(to_run, run, submission_dir, cell_timeout, uses_torch(assignment))
+    if checks or run_always:
+        found, outputs = _run_checks(checks, run, submission_dir, cell_timeout, uses_torch(assignment),
+                                     assignment=assignment)
         verdicts.update(found)
+    for gid, own in notes.items():
+        verdict = verdicts.get(gid)
+        if verdict is None:
+            continue
+        verdict.notes = own + [f"notebook: {n}" for n in notebook_notes]
+        verdict.review = verdict.review or (verdict.passed and bool(own))
     return NotebookRun(verdicts, {where[i]: o for i, o in enumerate(outputs) if i < len(where)})
 
 
 def _run_checks(checks: dict[str, GradedCheck], run: list[str], submission_dir: Path | None,
-                cell_timeout: float, with_torch: bool = True) -> tuple[dict[str, Verdict], list[list[dict]]]:
+                cell_timeout: float, with_torch: bool = True,
+                assignment: str | None = None) -> tuple[dict[str, Verdict], list[list[dict]]]:
     """Run the notebook in a sandbox and every check against it; (verdicts, outputs of the first run)."""
     verdicts: dict[str, Verdict] = {}
     outputs: list[list[dict]] = []
@@ -171,7 +174,7 @@ def _run_checks(checks: dict[str, GradedCheck], run: list[str], submission_dir: 
     restarts = 0
     try:
         if not checks:  # the notebook still runs once, for its outputs
-            session = StudentProcess.take(run, submission_dir, cell_timeout, with_torch)
+            session = StudentProcess.take(run, submission_dir, cell_timeout, with_torch, assignment)
             try:
                 session.start()
                 outputs = session.cell_outputs
@@ -185,7 +188,7 @@ def _run_checks(checks: dict[str, GradedCheck], run: list[str], submission_dir: 
                 if restarts > 3:
                     verdicts[gid] = Verdict(gid, False, "the notebook's process kept crashing", ERROR)
                     continue
-                session = StudentProcess.take(run, submission_dir, cell_timeout, with_torch)
+                session = StudentProcess.take(run, submission_dir, cell_timeout, with_torch, assignment)
                 try:
                     session.start()
                     outputs = outputs or session.cell_outputs

@@ -36,6 +36,9 @@ from pathlib import Path
 
 import cnnlab
 
+from . import cgroups, environments
+from .environments import Environment
+
 NOBODY_UID = 65534
 NOBODY_GID = 65534
 DEFAULT_MEMORY_BYTES = int(os.environ.get("CNNLAB_SANDBOX_MEMORY", 6 * 1024**3))
@@ -69,13 +72,20 @@ def opted_out() -> bool:
 
 
 def mode() -> str:
-    """'bwrap', or 'none' only with CNNLAB_SANDBOX=off; raises SandboxUnavailable without bwrap."""
+    """'bwrap', or 'none' only with CNNLAB_SANDBOX=off; raises SandboxUnavailable without bwrap, or
+    without control groups for the sandboxes (:mod:`.cgroups`) unless CNNLAB_CGROUPS=off."""
     if opted_out():
         return "none"
-    if shutil.which("bwrap"):
-        return "bwrap"
-    raise SandboxUnavailable(f"grading runs student code in a bubblewrap sandbox, and bwrap is not installed: "
-                             f"{INSTALL_HINT} (or set CNNLAB_SANDBOX=off for a class you trust)")
+    if not shutil.which("bwrap"):
+        raise SandboxUnavailable(f"grading runs student code in a bubblewrap sandbox, and bwrap is not installed: "
+                                 f"{INSTALL_HINT} (or set CNNLAB_SANDBOX=off for a class you trust)")
+    if not cgroups.opted_out():
+        reason = cgroups.check()
+        if reason is not None:
+            raise SandboxUnavailable(f"each sandbox runs in its own control group (memory, processes, CPU), and "
+                                     f"{reason}: run grade as root on a host with cgroup v1 or v2 (or set "
+                                     f"{cgroups.ENV_VAR}=off for a class you trust: limits are then per process only)")
+    return "bwrap"
 
 
 def _package_dir() -> Path:
@@ -153,10 +163,11 @@ def _forget_old_packages(cache: Path, keep: Path, count: int = 4) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def readonly_paths() -> list[Path]:
+def readonly_paths(with_opt: bool = True) -> list[Path]:
     """What the sandbox may read: system, Python and the venv (nothing else); :func:`sandbox_command`
-    adds the student package (:func:`package_mounts`)."""
-    paths = {Path(p) for p in ("/usr", "/etc", "/opt") if Path(p).exists()}
+    adds the student package (:func:`package_mounts`). ``with_opt=False`` leaves ``/opt`` out (a
+    grading environment: what is installed there is not the assignment's to import)."""
+    paths = {Path(p) for p in ("/usr", "/etc", *(("/opt",) if with_opt else ())) if Path(p).exists()}
     for p in (sys.base_prefix, sys.prefix, sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]):
         paths.add(Path(p).resolve())
     # Drop paths contained in another one.
@@ -168,26 +179,34 @@ def readonly_paths() -> list[Path]:
     return result
 
 
-def package_mounts() -> list[str]:
+def package_mounts(environment: Environment | None = None) -> list[str]:
     """bwrap arguments that show the student package where ``cnnlab`` is imported from, and in its
     ``cnnlab/course`` only what runs inside (:data:`INSIDE_MOUNTS`).
 
     The package is the kit's (:func:`student_package`), or, where that cannot be built, the
     checkout's; either way an empty read-only tmpfs goes over ``cnnlab/course`` and only
     :data:`INSIDE_MOUNTS` are bound back, so ``cnnlab.course`` holds ``inside/`` and nothing else.
+    With an ``environment``, ``cnnlab`` itself is an empty read-only tmpfs with only the parts the
+    environment allows bound back (:func:`cnnlab.course.grader.environments.cnnlab_entries`).
     """
     package = _package_dir()
     kit = student_package()
-    args = ["--ro-bind", str(kit or package), str(package)]
+    if environment is None:
+        args = ["--ro-bind", str(kit or package), str(package)]
+    else:
+        args = ["--perms", "0755", "--size", str(1024**2), "--tmpfs", str(package)]
+        for name in environments.cnnlab_entries(environment, kit or package):
+            args += ["--ro-bind", str((kit or package) / name), str(package / name)]
     course = package / "course"
     if not course.is_dir():  # the student package alone: nothing to hide
-        return args
+        return args if environment is None else args + ["--remount-ro", str(package)]
     args += ["--perms", "0755", "--size", str(1024**2), "--tmpfs", str(course)]
     for name in INSIDE_MOUNTS:
         path = course / name
         if path.exists():
             args += ["--ro-bind", str(path), str(path)]
-    return args + ["--remount-ro", str(course)]
+    args += ["--remount-ro", str(course)]
+    return args if environment is None else args + ["--remount-ro", str(package)]
 
 
 def _limits(memory_bytes: int, nproc: int, fsize_bytes: int) -> list[str]:
@@ -230,15 +249,18 @@ def sandbox_command(
     fsize_bytes: int = DEFAULT_FSIZE_BYTES,
     tmpfs_bytes: int = DEFAULT_TMPFS_BYTES,
     sandbox_mode: str | None = None,
+    environment: Environment | None = None,
 ) -> tuple[list[str], dict[str, str]]:
     """The command line and environment that run ``argv`` sandboxed with ``workdir`` as its only writable dir.
 
     ``workdir`` should be a private copy: it is bound read-write at the same path and made
     writable for the unprivileged uid. Without it the process works in ``chdir`` inside its
     private /tmp; ``ro_binds`` are (host path, sandbox path) pairs mounted read-only.
+    ``environment`` (an assignment's, :func:`cnnlab.course.grader.environments.for_assignment`)
+    leaves only what it allows importable; without one the sandbox holds the whole venv.
     """
     sandbox_mode = sandbox_mode or mode()
-    full_env = sandbox_env(env)
+    full_env = sandbox_env({**environments.rules_env(environment), **(env or {})})
     limits = _limits(memory_bytes, nproc, fsize_bytes)
     if sandbox_mode == "none":
         home = str(workdir) if workdir is not None else os.environ.get("HOME", "/tmp")
@@ -255,7 +277,7 @@ def sandbox_command(
     root = os.geteuid() == 0
     if not root:
         cmd.append("--unshare-user")
-    ro = readonly_paths()
+    ro = readonly_paths(with_opt=environment is None)
     package = _package_dir()
     ancestors = sorted({a for p in [*ro, *rw_paths, package] for a in p.parents if a != Path("/")},
                        key=lambda a: len(a.parts))
@@ -265,7 +287,9 @@ def sandbox_command(
             cmd += ["--perms", "0755", "--dir", str(parent)]
     for path in ro:
         cmd += ["--ro-bind", str(path), str(path)]
-    cmd += package_mounts()  # the student package: no references, checks or hidden cases
+    if environment is not None:  # only the assignment's packages (capabilities, not a deny-list)
+        cmd += environments.sandbox_mounts(environment)
+    cmd += package_mounts(environment)  # the student package: no references, checks or hidden cases
     for link in ("bin", "lib", "lib64", "sbin"):
         p = Path("/") / link
         if p.is_symlink():

@@ -17,6 +17,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from . import environments
 from .sandbox import mode, opted_out, sandbox_command
 
 KERNEL_NAME = "cnnlab-sandbox"
@@ -37,6 +38,9 @@ for top, dirs, files in os.walk('/tmp/.submission'):
 with open('/tmp/.connection.json', 'w') as fh:
     fh.write(os.environ.pop('CNNLAB_KERNEL_CONNECTION'))
 os.chdir('/tmp/work')
+sys.path.insert(0, '/tmp/work')  # helper modules beside the notebook import, as in JupyterLab
+from cnnlab.course.inside import import_rules
+import_rules.install()  # a missing module's error names the assignment's rule
 sys.argv = ['ipykernel_launcher', '-f', '/tmp/.connection.json'] + sys.argv[1:]
 runpy.run_module('ipykernel_launcher', run_name='__main__', alter_sys=True)
 """
@@ -117,9 +121,17 @@ def main(argv: list[str]) -> int:
         warnings.warn("the sandboxed kernel needs ZeroMQ's ipc transport (c.KernelManager.transport = 'ipc')",
                       RuntimeWarning, stacklevel=1)
     cwd = Path.cwd()
+    # nbgrader runs the kernel in autograded/<student>/<assignment>: that assignment's grading environment
+    try:
+        environment = environments.for_assignment(cwd.name)
+    except Exception as exc:  # noqa: BLE001 - no course config here: the whole venv, said loudly
+        warnings.warn(f"no grading environment for {cwd.name} ({exc}): the sandbox holds the whole venv",
+                      RuntimeWarning, stacklevel=1)
+        environment = None
     argv_inner = [sys.executable, "-I", "-c", _PRELUDE, *extra]
     cmd, env = sandbox_command(argv_inner, workdir=None, rw_paths=rw, ro_binds=[(cwd, "/tmp/.submission")],
-                               chdir="/tmp/work", env={"CNNLAB_KERNEL_CONNECTION": json.dumps(info)})
+                               chdir="/tmp/work", env={"CNNLAB_KERNEL_CONNECTION": json.dumps(info)},
+                               environment=environment)
     if mode() == "none":  # no bwrap: run ipykernel directly in place, with limits only
         cmd = [c for c in cmd if c != "-I"]
         cmd = cmd[: cmd.index(sys.executable)] + [sys.executable, "-m", "ipykernel_launcher", "-f",

@@ -24,7 +24,10 @@ from typing import Any
 import numpy as np
 
 from ..inside import wire
-from .sandbox import sandbox_command
+from . import cgroups, environments
+from .sandbox import DEFAULT_MEMORY_BYTES, DEFAULT_NPROC, sandbox_command
+
+SANDBOX_CPUS = float(os.environ.get("CNNLAB_SANDBOX_CPUS", 1.0))  # the CPU quota of each sandbox, in cores
 
 
 class StudentCrashed(RuntimeError):
@@ -146,12 +149,18 @@ PRESTART = False  # TrustedExecute turns it on: keep one sandbox started ahead f
 _spares: list[StudentProcess] = []
 
 
-def prelaunch(with_torch: bool, cell_timeout: float = 120.0) -> None:
+def _default_assignment() -> str | None:
+    """The assignment being graded under ``grade`` (its nbgrader processes are told), else None."""
+    return os.environ.get("CNNLAB_TRUSTED_ASSIGNMENT") or None
+
+
+def prelaunch(with_torch: bool, cell_timeout: float = 120.0, assignment: str | None = None) -> None:
     """Start a spare sandbox now unless one is waiting: for the next notebook, or for the first
     one (``grade``'s nbgrader processes call this while nbgrader is still loading)."""
-    if any(spare.with_torch == with_torch for spare in _spares):
+    assignment = assignment or _default_assignment()
+    if any(spare.with_torch == with_torch and spare.assignment == assignment for spare in _spares):
         return
-    spare = StudentProcess([], None, cell_timeout, with_torch=with_torch)
+    spare = StudentProcess([], None, cell_timeout, with_torch=with_torch, assignment=assignment)
     try:
         spare.launch()
         _spares.append(spare)
@@ -171,8 +180,11 @@ class StudentProcess:
     """One sandboxed Python process holding a student's notebook namespace."""
 
     def __init__(self, cells: Sequence[str], submission_dir: Path | None, cell_timeout: float,
-                 startup_timeout: float | None = None, with_torch: bool = True) -> None:
+                 startup_timeout: float | None = None, with_torch: bool = True,
+                 assignment: str | None = None) -> None:
         self.with_torch = with_torch  # False: a numpy-only notebook, torch is not preloaded
+        # whose grading environment the sandbox holds (course_config.GRADING_ENVIRONMENTS); None: the whole venv
+        self.assignment = assignment if assignment is not None else _default_assignment()
         self.cells = list(cells)
         self.submission_dir = submission_dir
         self.cell_timeout = float(cell_timeout)
@@ -182,6 +194,7 @@ class StudentProcess:
         self.cell_errors: list[str] = []
         self.refused: list[str] = []
         self.cell_outputs: list[list[dict]] = []
+        self.cgroup: cgroups.SandboxCgroup | None = None  # the sandbox's control group (None when opted out)
         self._next_id = 0
 
     # -- life cycle --------------------------------------------------------------------------
@@ -196,7 +209,11 @@ class StudentProcess:
         # The submission is mounted read-only (the bind shows files copied there later) and copied
         # by the worker into the sandbox's size-capped tmpfs.
         cmd, env = sandbox_command(argv, workdir=None, ro_binds=[(self.workdir, "/tmp/.submission")],
-                                   chdir="/tmp/work")
+                                   chdir="/tmp/work", environment=environments.for_assignment(self.assignment))
+        if not cgroups.opted_out() and cmd[0] == "bwrap":  # the whole sandbox in one group, from its first process
+            self.cgroup = cgroups.SandboxCgroup.create("sandbox", memory_bytes=DEFAULT_MEMORY_BYTES,
+                                                       pids=DEFAULT_NPROC, cpus=SANDBOX_CPUS)
+            cmd = self.cgroup.wrap(cmd)
         self.proc = subprocess.Popen(cmd, env=env, pass_fds=(req_r, rep_w), stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         os.close(req_r)
@@ -219,21 +236,22 @@ class StudentProcess:
 
     @classmethod
     def take(cls, cells: Sequence[str], submission_dir: Path | None, cell_timeout: float,
-             with_torch: bool = True) -> StudentProcess:
+             with_torch: bool = True, assignment: str | None = None) -> StudentProcess:
         """A process for this notebook: a pre-started one when :data:`PRESTART` is on (and one more launched)."""
+        assignment = assignment or _default_assignment()
         process = None
-        for candidate in [s for s in _spares if s.with_torch == with_torch]:
+        for candidate in [s for s in _spares if s.with_torch == with_torch and s.assignment == assignment]:
             _spares.remove(candidate)
             if candidate.alive:
                 process = candidate
                 break
             candidate.close()
         if process is None:
-            process = cls(cells, submission_dir, cell_timeout, with_torch=with_torch)
+            process = cls(cells, submission_dir, cell_timeout, with_torch=with_torch, assignment=assignment)
         else:
             process._set_notebook(cells, submission_dir, cell_timeout)
         if PRESTART:
-            prelaunch(with_torch, cell_timeout)
+            prelaunch(with_torch, cell_timeout, assignment)
         return process
 
     def _set_notebook(self, cells: Sequence[str], submission_dir: Path | None, cell_timeout: float) -> None:
@@ -243,6 +261,8 @@ class StudentProcess:
         self.startup_timeout = self.cell_timeout * max(len(self.cells), 1) + 60
 
     def close(self) -> None:
+        if self.cgroup is not None:  # every process of the sandbox, however it forked or renamed its group
+            self.cgroup.kill_all()
         if self.proc is not None:
             try:
                 os.killpg(self.proc.pid, signal.SIGKILL)
@@ -250,6 +270,9 @@ class StudentProcess:
                 pass
             self.proc.wait()
             self.proc = None
+        if self.cgroup is not None:
+            self.cgroup.remove()
+            self.cgroup = None
         for fd in ("_req", "_rep"):
             if hasattr(self, fd):
                 try:
@@ -366,6 +389,9 @@ class RemoteFunction:
         self.return_args = return_args
         self.last_args_after: Any = None
         self.last_seconds = 0.0
+        # CPU time the whole sandbox used during the last call (its control group, read from outside:
+        # every process the student started counts); None without a control group
+        self.last_cpu_seconds: float | None = None
 
     def transfer_seconds(self, args: tuple, out_shape: tuple[int, ...]) -> float:
         """How long sending ``args`` and receiving ``out_shape`` takes (measured in the grader alone)."""
@@ -380,6 +406,8 @@ class RemoteFunction:
         return RemoteFunction(self.session, self.name, via=self.via, timeout=self.timeout, return_args=False)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        group = self.session.cgroup
+        cpu_start = group.cpu_seconds() if group is not None else None
         start = time.perf_counter()
         try:
             result, self.last_args_after = self.session.call(self.name, args, kwargs, via=self.via,
@@ -392,4 +420,9 @@ class RemoteFunction:
             raise
         finally:
             self.last_seconds = time.perf_counter() - start
+            if cpu_start is not None and group is not None:
+                try:
+                    self.last_cpu_seconds = group.cpu_seconds() - cpu_start
+                except OSError:  # the group is gone (the sandbox was closed)
+                    self.last_cpu_seconds = None
         return result

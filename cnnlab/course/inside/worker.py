@@ -17,7 +17,7 @@ import signal
 import sys
 from typing import Any
 
-from cnnlab.course.inside import wire
+from cnnlab.course.inside import import_rules, wire
 
 
 class _CellTimeout(BaseException):
@@ -165,10 +165,12 @@ def _copy_in(src: str = "/tmp/.submission", dst: str = "/tmp/work") -> None:
 
 
 def main(request_fd: int, reply_fd: int, with_torch: bool = True) -> None:
+    import_rules.install()  # a missing module's error names the assignment's rule (the sandbox lacks it)
     _preload(with_torch)
     init = wire.receive(request_fd)
     if init.get("copy_in"):
         _copy_in()
+    sys.path.insert(0, os.getcwd())  # helper modules beside the notebook import, as in JupyterLab
     devnull = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
     sys.stdout = sys.stderr = devnull
     namespace, errors, outputs = run_cells([str(c) for c in init["cells"]], float(init["cell_timeout"]))

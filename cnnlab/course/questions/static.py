@@ -1,19 +1,24 @@
-"""Static analysis of a submission's code: does a graded answer call the answer key, or hide what it calls?
+"""Static analysis of a submission's code: advice for the instructor, never a score on its own.
 
-The analysis reads source text only (it never imports what a student names), walks every
+What an answer may use is decided by its grading environment (the sandbox holds only what the
+assignment allows: :mod:`cnnlab.course.grader.environments`); this reading of the code only
+points a reviewer at lines worth a look. The analysis reads source text only (it never imports what a student names), walks every
 syntax tree without recursion and with a depth limit, and caps the size it accepts, so a
 hostile cell cannot crash it. For each graded name (``conv_forward``, ``SEBlock`` ...) it
 follows the module-level definitions it reaches (functions, classes, lambdas, assignments,
 import aliases, ``importlib``/``getattr`` calls with literal strings) and reports:
 
 * **forbidden**: a dotted path it uses matches the question's curated list (e.g.
-  ``cnnlab.ops``, ``torch.ops``, ``scipy.ndimage``): no points for that question;
+  ``cnnlab.ops``, ``torch.ops``, ``scipy.ndimage``);
 * **flagged**: something the analysis cannot decide (``exec``, ``getattr`` with a computed
-  name, ``subprocess``, ``ctypes``, ``types.FunctionType``, dunder attributes, unknown
-  magics, a tree too deep or a cell too large): 0 until an instructor reviews it.
+  name, ``subprocess``, ``ctypes``, ``types.FunctionType``, dunder attributes,
+  ``get_ipython()`` beyond magics and shell lines, a tree too deep or a cell too large).
 
-Module-level code that is not a definition (it runs once, when the notebook runs) counts
-against every graded name.
+The grader turns both into review notes (cell, line, reason) on that question; a question whose
+answer passes keeps its points. Module-level code that is not a definition and that no graded
+name reaches gives notebook notes (:attr:`Analysis.notebook`), never a flag on every question.
+Every IPython magic and shell line is allowed (they run in the same sandbox), and so is
+``functools.partial``.
 """
 from __future__ import annotations
 
@@ -33,7 +38,7 @@ DYNAMIC_PREFIXES = (
     "types.ModuleType", "inspect.getsource", "inspect.getsourcelines", "inspect.getmodule", "importlib",
     "sys.modules", "sys._getframe", "multiprocessing", "concurrent.futures.ProcessPoolExecutor", "pickle",
     "marshal", "dill", "runpy", "code.InteractiveInterpreter", "builtins", "gc.get_referents",
-    "gc.get_objects", "functools.partial",
+    "gc.get_objects",
 )
 GRADER = ("cnnlab.course",)
 DYNAMIC_BUILTINS = {"exec", "eval", "compile", "__import__", "globals", "locals", "vars", "setattr", "delattr",
@@ -41,9 +46,8 @@ DYNAMIC_BUILTINS = {"exec", "eval", "compile", "__import__", "globals", "locals"
 ALLOWED_DUNDERS = {"__init__", "__name__", "__doc__", "__len__", "__call__", "__repr__", "__str__", "__main__",
                    "__getitem__", "__setitem__", "__iter__", "__next__", "__enter__", "__exit__", "__eq__",
                    "__hash__", "__contains__", "__file__", "__version__"}
-# IPython magics an honest notebook uses; anything else (shell escapes, %run, %%bash ...) is flagged.
-ALLOWED_MAGICS = {"matplotlib", "load_ext", "autoreload", "aimport", "time", "timeit", "config", "precision",
-                  "pprint", "who", "whos", "env_unused"}
+# What IPython turns magics and shell lines into: every one is allowed (the sandbox bounds what they reach).
+ALLOWED_IPYTHON_METHODS = {"run_line_magic", "run_cell_magic", "system", "getoutput"}
 
 
 @dataclass
@@ -63,6 +67,17 @@ class Finding:
 class Analysis:
     forbidden: dict[str, list[Finding]] = field(default_factory=dict)
     flagged: dict[str, list[Finding]] = field(default_factory=dict)
+    notebook: list[Finding] = field(default_factory=list)  # module-level findings no graded name reaches
+
+    def notes(self, name: str) -> list[str]:
+        """Review notes on graded ``name`` (forbidden uses and what could not be decided), with cell and line."""
+        found = sorted(self.forbidden.get(name, []) + self.flagged.get(name, []), key=lambda f: (f.cell, f.line))
+        return [f"{f.where()}: {'uses ' + f.reason if f in self.forbidden.get(name, []) else f.reason}"
+                for f in _dedupe(found)][:10]
+
+    def notebook_notes(self) -> list[str]:
+        """Notes on module-level code no graded name reaches (advice only, on the whole notebook)."""
+        return [f"{f.where()}: {f.reason}" for f in _dedupe(self.notebook)][:10]
 
     def forbidden_message(self, name: str) -> str | None:
         found = self.forbidden.get(name)
@@ -230,7 +245,7 @@ def analyse(cells: Sequence[str], graded: Mapping[str, Sequence[str]]) -> Analys
         allowed_ipython: set[int] = set()  # the get_ipython names of `get_ipython().run_line_magic(...)`
         try:
             for sub, _ in _walk_limited(node):
-                if isinstance(sub, ast.Attribute) and sub.attr in {"run_line_magic", "run_cell_magic"} and \
+                if isinstance(sub, ast.Attribute) and sub.attr in ALLOWED_IPYTHON_METHODS and \
                         isinstance(sub.value, ast.Call) and isinstance(sub.value.func, ast.Name):
                     allowed_ipython.add(id(sub.value.func))
             for sub, _ in _walk_limited(node):
@@ -238,7 +253,7 @@ def analyse(cells: Sequence[str], graded: Mapping[str, Sequence[str]]) -> Analys
                 if isinstance(sub, ast.Name):
                     names.add(sub.id)
                     if sub.id == "get_ipython" and id(sub) not in allowed_ipython:
-                        flagged.append(Finding("", line, "uses get_ipython() (only plain magics are allowed)", cell))
+                        flagged.append(Finding("", line, "uses get_ipython() beyond magics and shell lines", cell))
                     if sub.id in DYNAMIC_BUILTINS and sub.id not in aliases:
                         flagged.append(Finding("", line, f"uses {sub.id}()", cell))
                     path = aliases.get(sub.id)
@@ -287,11 +302,9 @@ def analyse(cells: Sequence[str], graded: Mapping[str, Sequence[str]]) -> Analys
 
     def _classify_ipython(call: ast.Call, flagged: list[Finding], line: int, cell: int) -> None:
         method = call.func.attr  # type: ignore[attr-defined]
-        magic = call.args[0].value if call.args and isinstance(call.args[0], ast.Constant) else None
-        if method in {"run_line_magic", "run_cell_magic"} and magic in ALLOWED_MAGICS:
+        if method in ALLOWED_IPYTHON_METHODS:
             return
-        what = f"the magic %{magic}" if magic else f"get_ipython().{method}"
-        flagged.append(Finding("", line, f"uses {what}", cell))
+        flagged.append(Finding("", line, f"uses get_ipython().{method}", cell))
 
     scanned: dict[int, tuple[list[Finding], list[Finding], set[str]]] = {}
 
@@ -301,9 +314,9 @@ def analyse(cells: Sequence[str], graded: Mapping[str, Sequence[str]]) -> Analys
             scanned[key] = scan(node, cell)
         return scanned[key]
 
-    # Module-level statements run for everyone: their flags count against every graded name;
-    # their forbidden uses only matter through the names they define (handled by reachability).
-    global_flags: list[Finding] = list(whole)
+    # Module-level statements that no graded name reaches become notebook notes (advice, never a
+    # flag on every question); their forbidden uses matter through the names they define (reachability).
+    global_flags: list[Finding] = []
     for index, stmt in top_level:  # (assignments too: their right-hand side runs when the notebook runs)
         forb, flags, _ = scan_cached(stmt, index)
         global_flags += flags
@@ -313,7 +326,7 @@ def analyse(cells: Sequence[str], graded: Mapping[str, Sequence[str]]) -> Analys
         if _matches(module, forbidden_any) or _matches(module, DYNAMIC_PREFIXES):
             global_flags.append(Finding("", line, f"imports everything from {module}", cell))
 
-    result = Analysis()
+    result = Analysis(notebook=_dedupe(global_flags))
     for gname, prefixes in graded.items():
         seen: set[str] = set()
         stack = [gname]
@@ -330,7 +343,7 @@ def analyse(cells: Sequence[str], graded: Mapping[str, Sequence[str]]) -> Analys
                 flags += fl
                 stack.extend(n for n in names if n in definitions and n not in seen)
         forb = [Finding(gname, f.line, f.reason, f.cell) for f in forb if _matches(f.reason, prefixes)]
-        flags = [Finding(gname, f.line, f.reason, f.cell) for f in flags + global_flags]
+        flags = [Finding(gname, f.line, f.reason, f.cell) for f in flags + whole]
         if forb:
             result.forbidden[gname] = forb
         if flags:
