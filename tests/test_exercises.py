@@ -384,3 +384,18 @@ def test_check_array_reveals_by_default():
         check_array(np.array([1.0, 4817.0]), np.array([4817.0, 4817.0]))
     with pytest.raises(GradingError, match="expected \\(3, 3\\)"):
         check_array(np.zeros((2, 2)), np.zeros((3, 3)))
+
+
+@pytest.mark.parametrize("name,hidden", [
+    ("pixel_count", ["2352"]), ("dense_vs_conv", ["614", "2432", "2,432"]), ("conv_layer_shape", ["28"]),
+    ("output_sizes", ["55"]), ("same_padding", ["(1, 2)"]), ("dilated_output", ["6 "]),
+    ("pool_output_shape", ["27"]), ("channel_pool_shape", ["(1, 3"]), ("predict_tensor_memory", ["4 MB", "8 MB"]),
+    ("predict_strided_size", ["43", "42"]), ("predict_average_pool_shift", ["(0, 16)"]),
+    ("receptive_field_sizes", ["14", "15"]), ("im2col_shapes", ["6272"]),
+])
+def test_hints_never_state_the_value_but_the_answer_does(name, hidden):
+    ladder = _core._LADDERS[name]
+    for text in ladder.hints:
+        for value in hidden:
+            assert value not in text, f"a hint of {name} states {value!r}: {text!r}"
+    assert any(value.strip() in ladder.answer for value in hidden)

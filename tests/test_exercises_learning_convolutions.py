@@ -94,7 +94,7 @@ def test_right_answers_pass(capsys, mystery):
     assert ex.check_overlapping_pool_gradient(_max_pool_dx(OVERLAP_X, POOL_DOUT, 3, 2))
     w, b, history = mystery[2]
     assert ex.check_learned_kernel(w, b, history)
-    assert ex.check_predict_learning_rate(("shrinks", "grows"), _lr_ratios())
+    assert ex.check_predict_kernel_learning_rate(("shrinks", "grows"), _lr_ratios())
     assert ex.check_im2col_shapes((6272, 75), (75, 16))
     assert ex.check_im2col_shapes((75, 6272), (16, 75))
     assert ex.check_receptive_field_sizes(14, 15)
@@ -138,11 +138,11 @@ def test_learning_needs_evidence(mystery):
     (lambda: ex.check_overlapping_pool_gradient(_max_pool_dx(OVERLAP_X, POOL_DOUT, 3, 2, accumulate=False)),
      "add them"),
     (lambda: ex.check_overlapping_pool_gradient(np.zeros((2, 2))), "input's shape"),
-    (lambda: ex.check_predict_learning_rate(("grows", "grows"), _lr_ratios()), "lr = 0.6"),
-    (lambda: ex.check_predict_learning_rate(("shrinks", "shrinks"), _lr_ratios()), "lr = 1.0"),
-    (lambda: ex.check_predict_learning_rate(("shrinks", "maybe"), _lr_ratios()), "not one of"),
-    (lambda: ex.check_predict_learning_rate("shrinks", _lr_ratios()), "two words"),
-    (lambda: ex.check_predict_learning_rate(("shrinks", "grows"), (0.5, 2.0)), "does not match"),
+    (lambda: ex.check_predict_kernel_learning_rate(("grows", "grows"), _lr_ratios()), "lr = 0.6"),
+    (lambda: ex.check_predict_kernel_learning_rate(("shrinks", "shrinks"), _lr_ratios()), "lr = 1.0"),
+    (lambda: ex.check_predict_kernel_learning_rate(("shrinks", "maybe"), _lr_ratios()), "not one of"),
+    (lambda: ex.check_predict_kernel_learning_rate("shrinks", _lr_ratios()), "two words"),
+    (lambda: ex.check_predict_kernel_learning_rate(("shrinks", "grows"), (0.5, 2.0)), "does not match"),
     (lambda: ex.check_im2col_shapes((784, 75), (75, 16)), "batch size"),
     (lambda: ex.check_im2col_shapes((6272, 25), (75, 16)), "C·kh·kw"),
     (lambda: ex.check_im2col_shapes(6272, (75, 16)), "tuple"),

@@ -20,7 +20,7 @@ from ._core import self_check
 
 __all__ = [
     "check_conv_input_gradient", "check_conv_kernel_gradient", "check_im2col_shapes", "check_learned_kernel",
-    "check_max_pool_gradient", "check_overlapping_pool_gradient", "check_predict_learning_rate",
+    "check_max_pool_gradient", "check_overlapping_pool_gradient", "check_predict_kernel_learning_rate",
     "check_receptive_field_sizes", "mystery_filter_data",
 ]
 
@@ -300,7 +300,7 @@ _GROWS = {"grows", "grow", "increases", "increase", "up", "diverges", "explodes"
            "lr = 1.0 the factor is about −1 and a little beyond it in the steepest direction, so the error "
            "flips sign and grows: the loss after 30 steps is far above its start.",
 )
-def check_predict_learning_rate(prediction: Any, measured: Any) -> None:
+def check_predict_kernel_learning_rate(prediction: Any, measured: Any) -> None:
     """Predicted 'shrinks'/'grows' of the loss after LR_STEPS steps at each rate of LEARNING_RATES, vs measured."""
     if isinstance(prediction, str) or not hasattr(prediction, "__len__") or len(prediction) != 2:
         raise GradingError("give two words, one per learning rate, e.g. ('shrinks', 'grows')", kind="type")
