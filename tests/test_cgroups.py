@@ -160,3 +160,68 @@ def test_stale_groups_of_ended_processes_are_removed(group):
     group()
     assert not stale.exists()
     assert Path(f"/proc/{os.getpid()}").exists()
+
+
+# --- limits of a whole notebook, measured and enforced from outside -------------------------------------------
+
+def test_outputs_are_capped_for_the_whole_notebook_with_a_note():
+    from cnnlab.course.grader.student_process import cap_outputs
+
+    out = {"output_type": "stream", "name": "stdout", "text": "x" * 1000}
+    capped = cap_outputs([[out, out], [out, out], [out]], limit=3500)
+    assert capped[0] == [out, out] and capped[1][0] == out and capped[2] == []
+    assert "truncated by the grader" in capped[1][1]["text"] and len(capped[1]) == 2
+    assert cap_outputs([[out]], limit=10_000) == [[out]]
+
+
+def test_the_notebook_timeout_bounds_the_sum_of_cell_timeouts(monkeypatch):
+    from cnnlab.course.grader import student_process
+
+    monkeypatch.setattr(student_process, "NOTEBOOK_TIMEOUT_S", 300.0)
+    assert student_process._notebook_timeout(120, 14) == 300.0  # 14 cells just under 120 s each: 300 s in all
+    assert student_process._notebook_timeout(10, 2) == 80.0
+    assert student_process._notebook_timeout(600, 1) == 600.0  # never below one cell's timeout
+
+
+def test_grade_never_starts_more_sandboxes_than_cores_and_retries_timeouts_once(tmp_path, monkeypatch):
+    import json
+
+    from cnnlab.course.grader import grade as grade_module
+    from cnnlab.course.grader.recheck import Verdict
+
+    assert 1 <= grade_module.usable_cores() <= (os.cpu_count() or 1)
+    for student, message in (("slow", "cell 3 timed out (a busy grading machine can cause it)"),
+                             ("fine", "conv_forward returned the wrong shape")):
+        path = grade_module.verdicts_path(tmp_path, "a1", student, "a1")
+        path.parent.mkdir(parents=True)
+        status = "error" if student == "slow" else "failed"
+        path.write_text(json.dumps({"test_x": Verdict("test_x", False, message, status).__dict__}))
+    monkeypatch.setattr(grade_module, "_source_notebooks", lambda root, a: [tmp_path / "a1.ipynb"])
+    calls = []
+    monkeypatch.setattr(grade_module, "autograde_one", lambda a, s, force=False: calls.append((a, s, force)))
+    assert grade_module.retry_timed_out(tmp_path, "a1", ["fine", "slow"]) == ["slow"]
+    assert calls == [("a1", "slow", True)]
+
+
+@needs_cgroups
+@pytest.mark.slow
+def test_a_cell_timeout_is_recorded_and_the_notebook_cap_kills_the_whole_sandbox(monkeypatch):
+    from cnnlab.course.grader import student_process
+    from cnnlab.course.grader.student_process import StudentCrashed, StudentProcess
+
+    cells = ["import time\nwhile True:\n    pass\n", "x = 1\n"]
+    with StudentProcess(cells, None, cell_timeout=2, with_torch=False) as proc:
+        assert proc.cell_timeouts == ["cell 1"]
+    monkeypatch.setattr(student_process, "NOTEBOOK_TIMEOUT_S", 3.0)
+    burner = ("import os, signal, time\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\n"
+              "for _ in range(4):\n    if os.fork() == 0:\n        os.setsid()\n        while True:\n            pass\n")
+    proc = StudentProcess([burner, "time.sleep(2.5)\n", "time.sleep(2.5)\n"], None, cell_timeout=2.8,
+                          with_torch=False)
+    start = time.monotonic()
+    with pytest.raises(StudentCrashed, match="timed out"):
+        proc.start()
+    assert time.monotonic() - start < 20
+    group = proc.cgroup
+    assert group is not None and len(group.pids()) >= 5  # the worker and four detached burners
+    proc.close()
+    assert group.pids() == [] and not any(d.exists() for d in group.dirs.values())

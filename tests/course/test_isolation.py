@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import pickle
+import time
 
 import nbformat
 import numpy as np
@@ -125,12 +126,17 @@ def test_a_missing_module_names_the_rule_it_broke(cheat_run, grade_id, rule):
     assert rule in _cell_text(run, nb, grade_id)
 
 
+def _solution(grade_id: str) -> str:
+    """The source's answer for ``grade_id`` (without nbgrader's solution markers)."""
+    cell = next(c for c in _source().cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id)
+    return "\n".join(line for line in cell.source.splitlines() if "### " not in line) + "\n"
+
+
+# Honest variants: the reference answers written the ways a JupyterLab user writes code.
 HONEST = {
-    "same_padding": "%%capture log\nprint('hidden')\n"
-                    "def same_padding(n, f, s=1):\n    out = -(-n // s)\n    total = max((out - 1) * s + f - n, 0)\n"
-                    "    return total // 2, total - total // 2\n",
+    "same_padding": "%%capture log\nprint('hidden')\n" + _solution("same_padding"),
     "output_size": "%time x = 1\n!echo shell lines run too\nfiles = !ls\n%config InlineBackend.figure_format = 'png'\n"
-                   "def output_size(n, f, p=0, s=1):\n    return (n + 2 * p - f) // s + 1\n",
+                   + _solution("output_size"),
     "conv_forward": "from conv_utils import pad_images\n"
                     "def conv_forward(x, w, b, stride=1, padding=0):\n"
                     "    xp = pad_images(x, padding)\n    n, c, h, wd = xp.shape\n    k, _, kh, kw = w.shape\n"
@@ -140,24 +146,38 @@ HONEST = {
                     "            win = xp[:, :, i * stride:i * stride + kh, j * stride:j * stride + kw]\n"
                     "            out[:, :, i, j] = np.tensordot(win, w, axes=([1, 2, 3], [1, 2, 3]))\n"
                     "    return out + b[None, :, None, None]\n",
-    "conv_forward_fast": "import functools\n"
-                         "def _conv(x, w, b, stride=1, padding=0, *, _unused=None):\n"
-                         "    k, _, kh, kw = w.shape\n"
-                         "    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))\n"
-                         "    win = np.lib.stride_tricks.sliding_window_view(xp, (kh, kw), axis=(2, 3))"
-                         "[:, :, ::stride, ::stride]\n"
-                         "    return np.einsum('nchwij,kcij->nkhw', win, w, optimize=True) + b[None, :, None, None]\n"
-                         "conv_forward_fast = functools.partial(_conv, _unused=None)\n",
+    "conv_forward_fast": "import functools\n" + _solution("conv_forward_fast").replace("def conv_forward_fast(",
+                                                                                          "def _conv_fast(")
+                         + "conv_forward_fast = functools.partial(_conv_fast)\n",
 }
 
 
-def test_honest_variants_keep_full_marks_without_review(tmp_path):
-    (tmp_path / "conv_utils.py").write_text("import numpy as np\n\n"
-                                            "def pad_images(x, p):\n"
-                                            "    return np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))\n")
-    run = _grade(_notebook(**HONEST), tmp_path)
-    assert {gid: (v.passed, v.needs_review, v.message) for gid, v in run.verdicts.items() if not v.passed or
-            v.needs_review} == {}
+def _summary(run):
+    return {gid: (v.passed, v.needs_review) for gid, v in run.verdicts.items()}
+
+
+@pytest.fixture(scope="module")
+def reference_run(tmp_path_factory):
+    """The source notebook itself (the reference answers), graded the same way."""
+    return _grade(_source(), tmp_path_factory.mktemp("reference"))
+
+
+@pytest.fixture(scope="module")
+def honest_folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("honest")
+    (folder / "conv_utils.py").write_text("import numpy as np\n\n"
+                                          "def pad_images(x, p):\n"
+                                          "    return np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))\n")
+    return folder
+
+
+def test_honest_variants_keep_full_marks_without_review(reference_run, honest_folder):
+    """Magics, shell lines, %%capture, functools.partial and a helper module beside the notebook score
+    exactly what the reference answers score, with nothing to review."""
+    run = _grade(_notebook(**HONEST), honest_folder)
+    assert _summary(run) == _summary(reference_run)
+    assert not any(v.needs_review for v in run.verdicts.values())
+    assert all(run.verdicts[f"test_{gid}"].passed for gid in ("conv_forward", "conv_forward_fast", "max_pool_forward"))
 
 
 def test_the_a1_sandbox_holds_exactly_its_environment_and_no_other_package_folder():
@@ -193,3 +213,50 @@ def test_the_a1_sandbox_holds_exactly_its_environment_and_no_other_package_folde
                              "cnnlab.models": False, "numpy": True, "cnnlab.checks": True}
     assert seen["site"] == sorted(entries)
     assert all(listing == [] for listing in seen["others"]) and seen["opt"] is False
+
+
+HOG = ("import os, time\n"
+       "for _ in range(6):  # CPU burners, detached from the worker\n"
+       "    if os.fork() == 0:\n        os.setsid()\n        while True:\n            pass\n"
+       "kids = 0\n"
+       "try:  # then a fork burner, up to the sandbox's process cap\n"
+       "    while kids < 5000:\n        if os.fork() == 0:\n            time.sleep(600)\n            os._exit(0)\n"
+       "        kids += 1\n"
+       "except OSError:\n    pass\n")
+
+
+def test_a_classmate_beside_a_cpu_hog_and_a_fork_burner_scores_as_alone(reference_run, honest_folder):
+    """The hog's sandbox is one control group with a CPU quota of one core and a process cap: an honest
+    notebook graded beside it (speed question included, timed in CPU time) gets the same verdicts."""
+    import threading
+
+    from cnnlab.course.grader.student_process import StudentProcess
+
+    alone = _grade(_notebook(**HONEST), honest_folder)
+    hog = StudentProcess([HOG, "import time\ntime.sleep(600)\n"], None, cell_timeout=900, with_torch=False,
+                         assignment=A1)
+    started = threading.Thread(target=lambda: _swallow(hog.start), daemon=True)
+    hog.launch()
+    started.start()
+    try:
+        group = hog.cgroup
+        deadline = time.monotonic() + 60  # the forks share the hog's one core with its burners
+        while group is not None and len(group.pids()) <= 20 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert group is not None and len(group.pids()) > 20  # the burners and the forks are running
+        cpu_before, t0 = group.cpu_seconds(), time.monotonic()
+        beside = _grade(_notebook(**HONEST), honest_folder)
+        rate = (group.cpu_seconds() - cpu_before) / (time.monotonic() - t0)
+        assert len(group.pids()) <= 512  # the sandbox's process cap
+    finally:
+        hog.close()
+    assert rate < 1.15, rate  # the hog never had more than its one core
+    assert _summary(beside) == _summary(alone) == _summary(reference_run)
+    assert beside.verdicts["test_conv_forward_fast"].passed  # the speed question too
+
+
+def _swallow(fn):
+    try:
+        fn()
+    except Exception:  # noqa: BLE001 - the hog is killed while it still runs
+        pass

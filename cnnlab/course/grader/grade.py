@@ -30,6 +30,7 @@ from .. import config
 from . import turns
 from .recheck import ERROR, Verdict, verify_notebook
 from .nbgrader_cli import run_nbgrader
+from .submission_files import remove_links
 from ..questions.functions import SEED_ENV, hidden_seed
 
 LOCKED = "database is locked"
@@ -110,34 +111,13 @@ def _source_notebooks(course_root: Path, assignment: str) -> list[Path]:
     return sorted((Path(course_root) / "source" / assignment).glob("*.ipynb"))
 
 
-def sanitize_submission(folder: Path, max_bytes: int = 50 * 1024**2) -> list[str]:
+def sanitize_submission(folder: Path) -> list[str]:
     """Remove symlinks and special files from a submitted folder (nbgrader would follow them); list what was refused.
 
-    Oversized files are listed (the submission then needs review) but kept.
+    Oversized files are listed (the submission then needs review) but kept
+    (:func:`cnnlab.course.grader.submission_files.remove_links`).
     """
-    refused: list[str] = []
-    if folder.is_symlink():
-        folder.unlink()
-        return [f"{folder.name}: the submission folder is a symbolic link (removed)"]
-    if not folder.is_dir():
-        return refused
-    stack = [folder]
-    while stack:
-        current = stack.pop()
-        for entry in os.scandir(current):
-            rel = Path(entry.path).relative_to(folder)
-            info = os.lstat(entry.path)
-            if stat.S_ISLNK(info.st_mode):
-                os.unlink(entry.path)
-                refused.append(f"{rel}: a symbolic link (removed, not graded)")
-            elif stat.S_ISDIR(info.st_mode):
-                stack.append(Path(entry.path))
-            elif not stat.S_ISREG(info.st_mode):
-                os.unlink(entry.path)
-                refused.append(f"{rel}: a special file (removed, not graded)")
-            elif info.st_size > max_bytes:
-                refused.append(f"{rel}: {info.st_size:,} bytes, over the {max_bytes:,} byte limit")
-    return refused
+    return remove_links(folder)
 
 
 def verify_student(course_root: Path, assignment: str, student: str, cell_timeout: float) -> dict[str, dict]:
@@ -298,6 +278,26 @@ def _clear_trusted_verdicts(root: Path, assignment: str, student: str) -> None:
     shutil.rmtree(verdicts_path(root, assignment, student, "x").parent, ignore_errors=True)
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity): ``grade --jobs`` never starts more sandboxes."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def retry_timed_out(root: Path, assignment: str, students: Sequence[str]) -> list[str]:
+    """Grade once more, alone and after the class (the machine is then idle), every submission with
+    a cell or call that timed out (load can cause it); returns those retried."""
+    retried = []
+    for student in students:
+        verdicts = _read_trusted_verdicts(root, assignment, student) or {}
+        if any(v.status == ERROR and "timed out" in v.message for nb in verdicts.values() for v in nb.values()):
+            autograde_one(assignment, student, force=True)
+            retried.append(student)
+    return retried
+
+
 def _run_batch(assignment: str, batch: list[str], everyone: list[str], force: bool, claims: Path) -> str:
     """One nbgrader process autogrades the students of ``batch`` that it claims before the other
     processes of the run (:mod:`cnnlab.course.grader.turns`); the trusted grader replaces its Execute."""
@@ -348,11 +348,13 @@ def grade(assignment: str, *, jobs: int = 1, students: Sequence[str] | None = No
     claims = root / "verification" / assignment / ".claims"  # instructor-only, out of every sandbox's reach
     shutil.rmtree(claims, ignore_errors=True)
     claims.mkdir(parents=True)
-    processes = min(max(1, jobs), len(students))  # each is given everyone and grades whom it claims first
+    jobs = min(max(1, jobs), usable_cores())  # one sandbox per core at most: --jobs never oversubscribes
+    processes = min(jobs, len(students))  # each is given everyone and grades whom it claims first
     with ThreadPoolExecutor(max_workers=max(1, processes)) as pool:
         running = [pool.submit(_run_batch, assignment, students, everyone + students, force, claims)
                    for _ in range(processes)]
         logs = [r.result() for r in running]
+    retry_timed_out(root, assignment, students)
     failed_in_batch = {s for s in students for log in logs
                        if f"There was an error processing assignment '{assignment}' for student '{s}'" in log}
 

@@ -21,6 +21,7 @@ from cnnlab.checks.errors import GradingError
 from cnnlab.course.questions.spec import GradedCheck, graded_cells, uses_torch
 from cnnlab.course.questions.static import analyse
 
+from .submission_files import MAX_FILE_BYTES
 from .student_process import RemoteFunction, StudentCrashed, StudentProcess
 
 
@@ -107,8 +108,8 @@ def verify_notebook(assignment: str, source_path: Path, submitted_path: Path | N
     try:
         if submitted_path is None or not Path(submitted_path).is_file() or Path(submitted_path).is_symlink():
             raise FileNotFoundError("the notebook was not submitted (or is not a regular file)")
-        if Path(submitted_path).stat().st_size > 50 * 1024**2:
-            raise ValueError("the notebook is larger than 50 MB")
+        if Path(submitted_path).stat().st_size > MAX_FILE_BYTES:
+            raise ValueError(f"the notebook is larger than {MAX_FILE_BYTES // 1024**2} MB")
         submitted = nbformat.read(str(submitted_path), as_version=4)
     except Exception as exc:  # noqa: BLE001 - corrupted JSON, missing file, wrong format
         submitted = exc
@@ -172,6 +173,7 @@ def _run_checks(checks: dict[str, GradedCheck], run: list[str], submission_dir: 
     outputs: list[list[dict]] = []
     session: StudentProcess | None = None
     restarts = 0
+    timed_out: set[str] = set()  # cells stopped at their timeout: load can cause it, so no plain failure
     try:
         if not checks:  # the notebook still runs once, for its outputs
             session = StudentProcess.take(run, submission_dir, cell_timeout, with_torch, assignment)
@@ -180,6 +182,7 @@ def _run_checks(checks: dict[str, GradedCheck], run: list[str], submission_dir: 
                 outputs = session.cell_outputs
             except StudentCrashed:
                 pass
+            timed_out = set(session.cell_timeouts)
         for gid, chk in checks.items():
             if session is None or not session.alive:
                 if session is not None:
@@ -192,6 +195,7 @@ def _run_checks(checks: dict[str, GradedCheck], run: list[str], submission_dir: 
                 try:
                     session.start()
                     outputs = outputs or session.cell_outputs
+                    timed_out.update(session.cell_timeouts)
                 except StudentCrashed as exc:
                     verdicts[gid] = Verdict(gid, False, f"running the notebook failed: {exc}", ERROR)
                     session.close()
@@ -214,4 +218,10 @@ def _run_checks(checks: dict[str, GradedCheck], run: list[str], submission_dir: 
     finally:
         if session is not None:
             session.close()
+    if timed_out:
+        for gid, v in verdicts.items():
+            if not v.passed and v.status != ERROR:
+                verdicts[gid] = Verdict(gid, False, f"{', '.join(sorted(timed_out))} timed out (a busy grading "
+                                        f"machine can cause it), so this answer could not be decided: {v.message}"[:1000],
+                                        ERROR)
     return verdicts, outputs

@@ -8,6 +8,7 @@ it sends the arguments and returns the student's result (decoded without pickle)
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import select
 import shutil
@@ -24,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from ..inside import wire
+from ..questions import timing
 from . import cgroups, environments
 from .sandbox import DEFAULT_MEMORY_BYTES, DEFAULT_NPROC, sandbox_command
 
@@ -44,65 +46,40 @@ class RemoteCallError(Exception):
         self.remote_type = remote_type
 
 
-MAX_FILE_BYTES = 50 * 1024**2
-MAX_TOTAL_BYTES = 200 * 1024**2
-MAX_FILES = 2000
+# The whole notebook's run (all its cells) is killed from outside past this many seconds, whatever
+# each cell's timeout (CNNLAB_NOTEBOOK_TIMEOUT); and its outputs, all cells together, are cut at
+# this many bytes in the autograded notebook and the feedback (CNNLAB_NOTEBOOK_OUTPUT).
+NOTEBOOK_TIMEOUT_S = float(os.environ.get("CNNLAB_NOTEBOOK_TIMEOUT", 300))
+MAX_NOTEBOOK_OUTPUT_BYTES = int(os.environ.get("CNNLAB_NOTEBOOK_OUTPUT", 5 * 1024**2))
+CELL_TIMEOUT_ERROR = "_CellTimeout"  # how the worker names a cell stopped by its timeout
+
+# The one walker of a submission folder and its size limits (re-exported for the tests that use them here).
+from .submission_files import MAX_FILE_BYTES, MAX_FILES, MAX_TOTAL_BYTES, copy_submission  # noqa: E402,F401
 
 
-def copy_submission(src: Path | None, dst: Path) -> list[str]:
-    """Copy the submission's regular files into ``dst`` without following any symlink.
-
-    Symlinks, devices, FIFOs and sockets are refused, and so are files over ``MAX_FILE_BYTES``
-    (or past ``MAX_TOTAL_BYTES``/``MAX_FILES`` in all); returns one message per refused path.
-    Directories are walked with ``lstat`` and files opened with ``O_NOFOLLOW``, so a link
-    swapped in during the copy is refused too.
-    """
-    refused: list[str] = []
-    if src is None:
-        return refused
-    try:
-        if not stat.S_ISDIR(os.lstat(src).st_mode):
-            return [f"{src.name}: not a directory"]
-    except OSError:
-        return refused
+def cap_outputs(cells: list[list[dict]], limit: int = MAX_NOTEBOOK_OUTPUT_BYTES) -> list[list[dict]]:
+    """The cells' outputs up to ``limit`` bytes in all; what follows is dropped, with one note where
+    the cut falls (a notebook printing hundreds of megabytes does not reach the feedback)."""
+    kept: list[list[dict]] = []
     total = 0
-    count = 0
-    stack = [Path()]
-    while stack:
-        rel = stack.pop()
-        try:
-            entries = sorted(os.scandir(src / rel), key=lambda e: e.name)
-        except OSError as exc:
-            refused.append(f"{rel}: unreadable ({exc.strerror})")
+    cut = False
+    for outputs in cells:
+        if cut:
+            kept.append([])
             continue
-        for entry in entries:
-            path_rel = rel / entry.name
-            if entry.name == ".ipynb_checkpoints":
-                continue
-            try:
-                info = os.lstat(entry.path)
-            except OSError:
-                continue
-            if stat.S_ISLNK(info.st_mode):
-                refused.append(f"{path_rel}: a symbolic link (not copied)")
-            elif stat.S_ISDIR(info.st_mode):
-                (dst / path_rel).mkdir(parents=True, exist_ok=True)
-                stack.append(path_rel)
-            elif not stat.S_ISREG(info.st_mode):
-                refused.append(f"{path_rel}: a special file (not copied)")
-            elif info.st_size > MAX_FILE_BYTES or total + info.st_size > MAX_TOTAL_BYTES or count >= MAX_FILES:
-                refused.append(f"{path_rel}: too large ({info.st_size:,} bytes; not copied)")
-            else:
-                try:
-                    fd = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW)
-                except OSError as exc:
-                    refused.append(f"{path_rel}: unreadable ({exc.strerror})")
-                    continue
-                with os.fdopen(fd, "rb") as fin, open(dst / path_rel, "wb") as fout:
-                    shutil.copyfileobj(fin, fout, MAX_FILE_BYTES)
-                total += info.st_size
-                count += 1
-    return refused
+        mine = []
+        for output in outputs:
+            size = len(json.dumps(output))
+            if total + size > limit:
+                mine.append({"output_type": "stream", "name": "stderr",
+                             "text": f"[output truncated by the grader: this notebook's outputs passed "
+                                     f"{limit:,} bytes in all]\n"})
+                cut = True
+                break
+            total += size
+            mine.append(output)
+        kept.append(mine)
+    return kept
 
 
 def _make_readable(root: Path) -> None:
@@ -143,6 +120,11 @@ os.chdir('/tmp/work')
 sys.argv = ['cnnlab.course.inside.worker'] + sys.argv[1:]
 runpy.run_module('cnnlab.course.inside.worker', run_name='__main__', alter_sys=True)
 """
+
+
+def _notebook_timeout(cell_timeout: float, cells: int) -> float:
+    """How long the whole notebook may run: each cell its timeout, and never past NOTEBOOK_TIMEOUT_S."""
+    return min(cell_timeout * max(cells, 1) + 60, max(NOTEBOOK_TIMEOUT_S, cell_timeout))
 
 
 PRESTART = False  # TrustedExecute turns it on: keep one sandbox started ahead for the next notebook
@@ -188,7 +170,8 @@ class StudentProcess:
         self.cells = list(cells)
         self.submission_dir = submission_dir
         self.cell_timeout = float(cell_timeout)
-        self.startup_timeout = startup_timeout or (self.cell_timeout * max(len(self.cells), 1) + 60)
+        self.startup_timeout = startup_timeout or _notebook_timeout(self.cell_timeout, len(self.cells))
+        self.cell_timeouts: list[str] = []  # cells the worker stopped at their timeout (load can cause it)
         self.proc: subprocess.Popen | None = None
         self.workdir: Path | None = None
         self.cell_errors: list[str] = []
@@ -231,8 +214,10 @@ class StudentProcess:
         ready = self._receive(self.startup_timeout)
         errors = ready.get("errors")
         self.cell_errors = [str(e)[:500] for e in errors[:50]] if isinstance(errors, list) else []
+        self.cell_timeouts = [e.split(":")[0] for e in self.cell_errors if f": {CELL_TIMEOUT_ERROR}" in e]
         raw = ready.get("outputs")
-        self.cell_outputs = [clean_outputs(o) for o in raw[: len(self.cells)]] if isinstance(raw, list) else []
+        self.cell_outputs = cap_outputs([clean_outputs(o) for o in raw[: len(self.cells)]]) \
+            if isinstance(raw, list) else []
 
     @classmethod
     def take(cls, cells: Sequence[str], submission_dir: Path | None, cell_timeout: float,
@@ -258,7 +243,7 @@ class StudentProcess:
         self.cells = list(cells)
         self.submission_dir = submission_dir
         self.cell_timeout = float(cell_timeout)
-        self.startup_timeout = self.cell_timeout * max(len(self.cells), 1) + 60
+        self.startup_timeout = _notebook_timeout(self.cell_timeout, len(self.cells))
 
     def close(self) -> None:
         if self.cgroup is not None:  # every process of the sandbox, however it forked or renamed its group
@@ -341,9 +326,10 @@ class StudentProcess:
 
 
 def round_trip_seconds(args: tuple, out_shape: tuple[int, ...], timeout: float = 30.0) -> float:
-    """Wall-clock time of sending ``args`` and receiving a float64 array of ``out_shape`` over the
-    wire, both ends in the grader's process (a pipe and a thread): the transfer part of a remote
-    call, measured without the student's process, which could otherwise slow it down on purpose."""
+    """CPU time of sending ``args`` and receiving a float64 array of ``out_shape`` over the wire, both
+    ends in the grader's process (a pipe and a thread, both counted): the transfer part of a remote
+    call, measured without the student's process, which could otherwise slow it down on purpose.
+    CPU time, like :func:`cnnlab.course.questions.timing.timed`, so a busy machine does not inflate it."""
     import threading
 
     req_r, req_w = wire.pipe()
@@ -359,10 +345,11 @@ def round_trip_seconds(args: tuple, out_shape: tuple[int, ...], timeout: float =
     thread = threading.Thread(target=other_end, daemon=True)
     thread.start()
     try:
-        start = time.perf_counter()
+        start = time.process_time()
         wire.send(req_w, {"args": wire.encode(list(args))})
         wire.decode(wire.receive(rep_r).get("result"))
-        return time.perf_counter() - start
+        thread.join(timeout)
+        return time.process_time() - start
     finally:
         thread.join(timeout)
         for fd in (req_r, req_w, rep_r, rep_w):
@@ -420,9 +407,12 @@ class RemoteFunction:
             raise
         finally:
             self.last_seconds = time.perf_counter() - start
+            self.last_cpu_seconds = None
             if cpu_start is not None and group is not None:
                 try:
                     self.last_cpu_seconds = group.cpu_seconds() - cpu_start
                 except OSError:  # the group is gone (the sandbox was closed)
-                    self.last_cpu_seconds = None
+                    pass
+            # what the speed questions' timing counts for this call (wall clock without a control group)
+            timing.charge(self.last_cpu_seconds if self.last_cpu_seconds is not None else self.last_seconds)
         return result
