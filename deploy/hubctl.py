@@ -141,10 +141,15 @@ class Hub:
     admin_token: str = field(default_factory=lambda: secrets.token_hex(24))
     process: subprocess.Popen | None = None
     tokens: dict[str, str] = field(default_factory=dict)
+    ca: Path | None = None  # HTTPS: the certificate (self-signed in the tests) requests must trust
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.ca else 'http'}://127.0.0.1:{self.port}"
+
+    @property
+    def verify(self) -> str | bool:
+        return str(self.ca) if self.ca else True
 
     @property
     def exchange(self) -> Path:
@@ -189,7 +194,7 @@ class Hub:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the hub exited ({self.process.returncode}):\n{self.log_tail()}")
             try:
-                if requests.get(f"{self.url}/hub/api/", timeout=2).status_code == 200:
+                if requests.get(f"{self.url}/hub/api/", timeout=2, verify=self.verify).status_code == 200:
                     return self
             except requests.RequestException:
                 pass
@@ -209,7 +214,8 @@ class Hub:
     # -- REST API ---------------------------------------------------------------------------------
     def api(self, method: str, path: str, token: str | None = None, **kw) -> requests.Response:
         headers = {"Authorization": f"token {token or self.admin_token}"}
-        return requests.request(method, f"{self.url}/hub/api{path}", headers=headers, timeout=60, **kw)
+        return requests.request(method, f"{self.url}/hub/api{path}", headers=headers, timeout=60, verify=self.verify,
+                                **kw)
 
     def token(self, user: str) -> str:
         if user not in self.tokens:
@@ -245,4 +251,92 @@ class Hub:
         headers = {"Authorization": f"token {token}", **kw.pop("headers", {})}
         return requests.request(method, f"{self.url}/user/{user}/{path.lstrip('/')}", headers=headers,
                                 timeout=kw.pop("timeout", 300), allow_redirects=kw.pop("allow_redirects", False),
-                                **kw)
+                                verify=self.verify, **kw)
+
+
+# -- the command line: what an instructor or IT person runs (as root) ------------------------------
+USAGE = """\
+deploy/hubctl.py: set up and look after the one-machine hub (run with the repository's .venv/bin/python, as root)
+
+  roster import ROSTER.csv [--passwords FILE] [--hub-dir DIR] [--db-url URL] [--hub-url URL]
+      Unix users, the gradebook's students and the hub's groups from one CSV
+      (id,first_name,last_name,email,role; role is instructor or student)
+  systemd [--out DIR] [--hub-dir DIR] [--ip IP] [--port N] [--ssl-cert PEM --ssl-key PEM]
+      write cnnlab-proxy.service, cnnlab-hub.service and their environment file
+  gradebook backup --db-url URL --out FILE.json
+  gradebook restore --db-url URL --from FILE.json
+      every row of nbgrader's gradebook, SQLite or PostgreSQL (restore needs an empty database)
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="deploy/hubctl.py", usage=USAGE)
+    sub = parser.add_subparsers(dest="command", required=True)
+    hub_dir = os.environ.get("CNNLAB_HUB_DIR", "/srv/cnnlab-hub")
+
+    roster = sub.add_parser("roster").add_subparsers(dest="action", required=True).add_parser("import")
+    roster.add_argument("csv")
+    roster.add_argument("--passwords", help="write the first passwords of new users here (CSV, mode 600)")
+    roster.add_argument("--hub-dir", default=hub_dir)
+    roster.add_argument("--db-url", default=os.environ.get("CNNLAB_DB_URL"))
+    roster.add_argument("--hub-url", help="a running hub to update now (token in JUPYTERHUB_API_TOKEN)")
+
+    units = sub.add_parser("systemd")
+    units.add_argument("--out", default="/etc/systemd/system")
+    units.add_argument("--hub-dir", default=hub_dir)
+    units.add_argument("--ip", default="0.0.0.0")
+    units.add_argument("--port", type=int)
+    units.add_argument("--ssl-cert")
+    units.add_argument("--ssl-key")
+
+    gradebook = sub.add_parser("gradebook").add_subparsers(dest="action", required=True)
+    back = gradebook.add_parser("backup")
+    back.add_argument("--db-url", required=True)
+    back.add_argument("--out", required=True)
+    back.add_argument("--course-id", default="cnnlab")
+    rest = gradebook.add_parser("restore")
+    rest.add_argument("--db-url", required=True)
+    rest.add_argument("--from", dest="source", required=True)
+
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(DEPLOY))
+    try:
+        if args.command == "roster":
+            from roster import import_roster
+
+            done = import_roster(args.csv, args.hub_dir, db_url=args.db_url, passwords=args.passwords,
+                                 hub_url=args.hub_url, token=os.environ.get("JUPYTERHUB_API_TOKEN"))
+            print(f"roster imported: {len(done['created'])} new Unix users ({', '.join(done['created']) or '-'}), "
+                  f"{len(done['existing'])} already there; groups kept in {Path(args.hub_dir) / 'roster.csv'}"
+                  + ("" if args.hub_url else " (the hub applies them at its next start)"))
+            if args.passwords and done["created"]:
+                print(f"first passwords of the new users: {args.passwords} (mode 600)")
+        elif args.command == "systemd":
+            from units import write_units
+
+            https = bool(args.ssl_cert or args.ssl_key)
+            written = write_units(Path(args.out), Path(args.hub_dir), ip=args.ip,
+                                  port=args.port or (443 if https else 8000),
+                                  ssl_cert=Path(args.ssl_cert) if args.ssl_cert else None,
+                                  ssl_key=Path(args.ssl_key) if args.ssl_key else None)
+            print("\n".join(f"wrote {p}" for p in written.values()))
+            print("then: bash deploy/hub.sh --prepare && systemctl daemon-reload && "
+                  "systemctl enable --now cnnlab-proxy cnnlab-hub")
+        elif args.command == "gradebook":
+            import gradebook_backup
+
+            if args.action == "backup":
+                counts = gradebook_backup.backup(args.db_url, args.out, course_id=args.course_id)
+            else:
+                counts = gradebook_backup.restore(args.db_url, args.source)
+            print(f"{args.action}: " + ", ".join(f"{n} {t}" for t, n in counts.items() if n))
+    except (ValueError, FileNotFoundError, PermissionError) as exc:
+        print(f"hubctl {args.command}: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -11,20 +11,30 @@ Every setting comes from an environment variable (defaults in brackets):
   CNNLAB_KIT                        the student kit (its lectures are copied to ~/lectures)
                                     [/opt/cnnlab-hub/kit]
   CNNLAB_EXCHANGE                   nbgrader's exchange, mode 1777 [/srv/nbgrader/exchange]
-  CNNLAB_INSTRUCTORS / CNNLAB_STUDENTS  comma-separated Unix user names (the two groups)
+  CNNLAB_ROSTER                     the class roster (id,first_name,last_name,email,role), as
+                                    `deploy/hubctl.py roster import` keeps it [$CNNLAB_HUB_DIR/roster.csv]
+  CNNLAB_INSTRUCTORS / CNNLAB_STUDENTS  comma-separated Unix user names, added to the roster's groups
   CNNLAB_COURSE_CONFIG              the course_config.py instructors' servers load
-  CNNLAB_DB_URL                     gradebook URL for instructors (PostgreSQL); SQLite when unset
+  CNNLAB_DB_URL                     gradebook URL for instructors (PostgreSQL); SQLite when unset.
+                                    A password in it goes to the instructor's ~/.pgpass (mode 600),
+                                    never into the server's environment or a page
   CNNLAB_MEM_LIMIT                  memory per user server, e.g. 2G [2G]
   CNNLAB_CULL_TIMEOUT               seconds of inactivity before a server is stopped [3600]
   CNNLAB_HUB_AUTH                   "pam" (Unix passwords) or "dummy" (one shared password
                                     CNNLAB_HUB_PASSWORD; tests only) [pam]
   CNNLAB_HUB_ADMIN_TOKEN            when set, a service with this token may manage users (tests)
+  CNNLAB_HUB_ADMINS                 comma-separated hub admins [none: instructors are not admins]
+  CNNLAB_SSL_CERT / CNNLAB_SSL_KEY  HTTPS: the certificate (chain) and key the proxy serves
+  CNNLAB_PROXY_EXTERNAL             "1": the proxy runs as its own service (deploy/hubctl.py systemd);
+                                    it shares CONFIGPROXY_AUTH_TOKEN with the hub
   CNNLAB_CHP                        configurable-http-proxy [deploy/.chp/.../configurable-http-proxy]
 
 Students and instructors run the same single-user environment; the spawner (below) gives
-each group its own Jupyter config path: students have formgrader and create-assignment
-switched off (nbgrader's per-user pattern, applied per group), instructors get their course
-directory ~/cnnlab-course and the course's nbgrader config. Memory is limited per user with
+each group its own Jupyter config path (deploy/jupyter/): students have formgrader and
+create-assignment switched off (nbgrader's per-user pattern, applied per group), instructors get
+their course directory ~/cnnlab-course, the course's nbgrader config and a framing policy that
+lets formgrader's tab work inside JupyterLab. Instructors are not hub admins: their role lets
+them list users and groups, and reach only their own server. Memory is limited per user with
 a cgroup when the hub may create one, else per process with ``prlimit --as``.
 """
 from __future__ import annotations
@@ -35,8 +45,12 @@ import pwd
 import shutil
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit, unquote
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from roster import groups as roster_groups, read_roster  # noqa: E402
+
 env = os.environ.get
 
 
@@ -57,20 +71,23 @@ USER_ENV = Path(env("CNNLAB_USER_ENV", "/opt/cnnlab-hub/venv"))
 KIT = Path(env("CNNLAB_KIT", "/opt/cnnlab-hub/kit"))
 EXCHANGE = Path(env("CNNLAB_EXCHANGE", "/srv/nbgrader/exchange"))
 COURSE_CONFIG = Path(env("CNNLAB_COURSE_CONFIG", HERE.parent / "course_config.py"))
-INSTRUCTORS = _names("CNNLAB_INSTRUCTORS")
-STUDENTS = _names("CNNLAB_STUDENTS")
+ROSTER = Path(env("CNNLAB_ROSTER", HUB_DIR / "roster.csv"))
+_from_roster = roster_groups(read_roster(ROSTER)) if ROSTER.is_file() else {"instructors": [], "students": []}
+INSTRUCTORS = list(dict.fromkeys(_from_roster["instructors"] + _names("CNNLAB_INSTRUCTORS")))
+STUDENTS = [s for s in dict.fromkeys(_from_roster["students"] + _names("CNNLAB_STUDENTS")) if s not in INSTRUCTORS]
 MEM_LIMIT = _bytes(env("CNNLAB_MEM_LIMIT", "2G"))
-COURSE_ID = "cnnlab"
 
 # -- state and per-group Jupyter config ---------------------------------------------------------
 STATE = HUB_DIR / "state"  # hub database and cookie secret: root only
 SHARED = HUB_DIR / "jupyter"  # config every user server reads: world-readable
 STATE.mkdir(parents=True, exist_ok=True)
 os.chmod(STATE, 0o700)
-for group in ("all", "students", "instructors"):  # instructors/: empty, their settings live in ~/.jupyter
-    (SHARED / group).mkdir(parents=True, exist_ok=True)
-for path in (HUB_DIR, SHARED, *SHARED.iterdir()):
-    os.chmod(path, 0o755)
+# deploy/jupyter/{all,students,instructors} copied where every user can read them
+if SHARED.exists():
+    shutil.rmtree(SHARED)
+shutil.copytree(HERE / "jupyter", SHARED, ignore=shutil.ignore_patterns("README.md", "__pycache__"))
+for path in (HUB_DIR, SHARED, *SHARED.rglob("*")):
+    os.chmod(path, 0o755 if path.is_dir() else 0o644)
 
 
 def _write(path: Path, text: str) -> None:
@@ -81,17 +98,14 @@ def _write(path: Path, text: str) -> None:
         os.chmod(SHARED / parent, 0o755)
 
 
-# Everyone: which course and where the exchange is.
-_write(SHARED / "all" / "nbgrader_config.py",
-       "c = get_config()  # noqa: F821\n"
-       f"c.CourseDirectory.course_id = {COURSE_ID!r}\n"
-       f"c.Exchange.root = {str(EXCHANGE)!r}\n")
-# Students: no formgrader (server extension) and no create-assignment toolbar (lab plugin).
-_write(SHARED / "students" / "jupyter_server_config.json",
-       json.dumps({"ServerApp": {"jpserver_extensions": {"nbgrader.server_extensions.formgrader": False}}}, indent=1))
-_write(SHARED / "students" / "labconfig" / "page_config.json",
-       json.dumps({"disabledExtensions": {"@jupyter/nbgrader:formgrader": True,
-                                          "@jupyter/nbgrader:create-assignment": True}}, indent=1))
+# Terminals: a login shell would reset PATH from /etc/profile (and lose nbgrader); an interactive
+# shell that reads the system and user bashrc, then puts the users' environment first.
+_write(SHARED / "all" / "bashrc",
+       "[ -f /etc/bash.bashrc ] && . /etc/bash.bashrc\n[ -f ~/.bashrc ] && . ~/.bashrc\n"
+       f'case ":$PATH:" in *":{USER_ENV / "bin"}:"*) ;; *) export PATH="{USER_ENV / "bin"}:$PATH";; esac\n')
+_write(SHARED / "all" / "jupyter_server_config.json", json.dumps(
+    {"ServerApp": {"terminado_settings": {"shell_command": ["/bin/bash", "--rcfile", str(SHARED / "all" / "bashrc"),
+                                                            "-i"]}}}, indent=1))
 # The exchange: world-writable with the sticky bit, as nbgrader documents.
 EXCHANGE.mkdir(parents=True, exist_ok=True)
 os.chmod(EXCHANGE, 0o1777)
@@ -112,6 +126,12 @@ _chp = env("CNNLAB_CHP") or str(HERE / ".chp" / "node_modules" / ".bin" / "confi
 if Path(_chp).exists() or shutil.which(_chp):
     c.ConfigurableHTTPProxy.command = [_chp]
 c.JupyterHub.cleanup_servers = True
+if env("CNNLAB_PROXY_EXTERNAL") == "1":  # its own systemd unit; CONFIGPROXY_AUTH_TOKEN is shared
+    c.ConfigurableHTTPProxy.should_start = False
+# HTTPS with the certificate the instructor provides (the proxy terminates TLS)
+if env("CNNLAB_SSL_CERT") and env("CNNLAB_SSL_KEY"):
+    c.JupyterHub.ssl_cert = env("CNNLAB_SSL_CERT")
+    c.JupyterHub.ssl_key = env("CNNLAB_SSL_KEY")
 
 # Who may log in: local Unix users in one of the two groups.
 if env("CNNLAB_HUB_AUTH", "pam") == "dummy":
@@ -120,7 +140,7 @@ if env("CNNLAB_HUB_AUTH", "pam") == "dummy":
 else:
     c.JupyterHub.authenticator_class = "pam"
 c.Authenticator.allowed_users = set(INSTRUCTORS) | set(STUDENTS)
-c.Authenticator.admin_users = set(INSTRUCTORS)
+c.Authenticator.admin_users = set(_names("CNNLAB_HUB_ADMINS"))  # instructors are not admins (roles below)
 c.JupyterHub.load_groups = {
     "instructors": {"users": INSTRUCTORS},
     "students": {"users": STUDENTS},
@@ -136,6 +156,10 @@ c.JupyterHub.services = [
 c.JupyterHub.load_roles = [
     {"name": "idle-culler", "services": ["idle-culler"],
      "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"]},
+    # Instructors see who is in the class and whose server runs (the admin page, read only);
+    # their own server comes with the default "user" role. No access:servers, no admin:*.
+    {"name": "instructor", "groups": ["instructors"], "description": "see the class; only one's own server",
+     "scopes": ["admin-ui", "list:users", "read:users", "read:groups", "read:servers"]},
 ]
 if env("CNNLAB_HUB_ADMIN_TOKEN"):
     c.JupyterHub.services.append({"name": "cnnlab-admin", "api_token": env("CNNLAB_HUB_ADMIN_TOKEN")})
@@ -164,6 +188,30 @@ def _memory_cgroup(user: str) -> Path | None:
         return group
     except OSError:
         return None
+
+
+def split_db_password(url: str) -> tuple[str, str | None]:
+    """(the URL without its password, the password or None): the password goes to ~/.pgpass only."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url, None
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    return urlunsplit(parts._replace(netloc=f"{userinfo.partition(':')[0]}@{hostport}")), unquote(parts.password)
+
+
+def write_pgpass(home: Path, uid: int, gid: int, url: str, password: str) -> Path:
+    """The libpq password file (mode 600, owned by the user) holding ``password`` for ``url``'s server."""
+    parts = urlsplit(url)
+    field = lambda v: str(v).replace("\\", "\\\\").replace(":", "\\:")  # noqa: E731
+    line = ":".join(field(v) for v in (parts.hostname or "localhost", parts.port or 5432,
+                                        parts.path.lstrip("/") or "*", unquote(parts.username or "*"), password))
+    pgpass = home / ".pgpass"
+    pgpass.unlink(missing_ok=True)
+    fd = os.open(pgpass, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(line + "\n")
+    os.chown(pgpass, uid, gid)
+    return pgpass
 
 
 class CourseSpawner(LocalProcessSpawner):
@@ -223,7 +271,10 @@ class CourseSpawner(LocalProcessSpawner):
             # (grading runs from the instructor's own install with `python -m cnnlab.course grade`).
             self.environment.update({"CNNLAB_COURSE_ROOT": str(home / "cnnlab-course"), "CNNLAB_SANDBOX": "off"})
             if env("CNNLAB_DB_URL"):
-                self.environment["CNNLAB_DB_URL"] = env("CNNLAB_DB_URL")
+                url, password = split_db_password(env("CNNLAB_DB_URL"))
+                if password is not None:
+                    write_pgpass(home, pw.pw_uid, pw.pw_gid, url, password)
+                self.environment["CNNLAB_DB_URL"] = url
         self.cgroup = _memory_cgroup(self.user.name)
         singleuser = [str(USER_ENV / "bin" / "jupyterhub-singleuser")]
         if self.cgroup is None and shutil.which("prlimit"):

@@ -21,6 +21,7 @@ sys.path.insert(0, str(ROOT / "deploy"))
 
 import hubctl  # noqa: E402
 from _hubclass import Klass  # noqa: E402
+from _pg import PG_PASSWORD, as_owner, pg_bin  # noqa: E402
 
 
 def pytest_collection_modifyitems(config, items):
@@ -71,4 +72,42 @@ def klass(student_kit: Path) -> Iterator[Klass]:
             hub.stop()
         for name in made:
             hubctl.remove_user(name)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+# -- a PostgreSQL server for the gradebook tests ----------------------------------------------------
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    initdb, pg_ctl = pg_bin("initdb"), pg_bin("pg_ctl")
+    if not (initdb and pg_ctl):
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+    # SQLAlchemy 2.1 reaches postgresql:// URLs through psycopg (version 3).
+    psycopg = pytest.importorskip("psycopg", reason="pip install 'psycopg[binary]'")
+
+    owner = "nobody" if os.geteuid() == 0 else None  # the server refuses to run as root
+    base = Path(tempfile.mkdtemp(prefix="cnnlab-pg-", dir="/tmp"))
+    data, sock, log = base / "data", base / "sock", base / "pg.log"
+    sock.mkdir()
+    if owner:
+        shutil.chown(base, owner)
+        shutil.chown(sock, owner)
+    port = hubctl.free_port()
+    # password authentication, as a real server has (the tests check the password never shows)
+    pwfile = base / "pw"
+    pwfile.write_text(PG_PASSWORD + "\n")
+    if owner:
+        shutil.chown(pwfile, owner)
+    proc = as_owner(owner, [initdb, "-D", str(data), "-A", "scram-sha-256", "-U", "cnnlab", "--pwfile", str(pwfile),
+                             "--no-sync", "-E", "UTF8"])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    proc = as_owner(owner, [pg_ctl, "-D", str(data), "-l", str(log), "-w", "-t", "60", "-o",
+                             f"-k {sock} -c listen_addresses=127.0.0.1 -p {port} -c fsync=off", "start"])
+    assert proc.returncode == 0, proc.stdout + proc.stderr + (log.read_text() if log.exists() else "")
+    try:
+        with psycopg.connect(host="127.0.0.1", port=port, user="cnnlab", password=PG_PASSWORD, dbname="postgres",
+                             autocommit=True) as conn:
+            conn.execute("CREATE DATABASE cnnlab")
+        yield f"postgresql://cnnlab:{PG_PASSWORD}@127.0.0.1:{port}/cnnlab"
+    finally:
+        as_owner(owner, [pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop"])
         shutil.rmtree(base, ignore_errors=True)

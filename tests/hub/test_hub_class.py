@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -201,6 +202,110 @@ def test_students_are_kept_apart(klass: Klass):
     assert "idle-culler" in services
 
 
+def _terminal_run(klass: Klass, user: str, command: str, timeout: float = 60) -> str:
+    """Open a terminal in ``user``'s server (as Lab does), type ``command``; the terminal's output."""
+    import asyncio
+
+    from tornado.httpclient import HTTPRequest
+    from tornado.websocket import websocket_connect
+
+    hub = klass.hub
+    name = _ok(hub.user_request(user, "POST", "api/terminals"), "new terminal")["name"]
+    url = f"{hub.url.replace('http', 'ws', 1)}/user/{user}/terminals/websocket/{name}"
+    marker = "END-OF-" + "COMMAND"
+
+    async def talk() -> str:
+        ws = await websocket_connect(HTTPRequest(url, headers={"Authorization": f"token {hub.token(user)}"}))
+        ws.write_message(json.dumps(["stdin", f"{command}; echo {marker[:4]}''{marker[4:]}\r"]))
+        out = ""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while marker not in out and loop.time() < deadline:
+            msg = await asyncio.wait_for(ws.read_message(), timeout=max(0.1, deadline - loop.time()))
+            if msg is None:
+                break
+            kind, *rest = json.loads(msg)
+            if kind == "stdout":
+                out += rest[0]
+        ws.close()
+        return out
+
+    try:
+        return asyncio.run(talk())
+    finally:
+        hub.user_request(user, "DELETE", f"api/terminals/{name}")
+
+
+def test_instructor_role_and_terminals(klass: Klass):
+    hub, inst, s1 = klass.hub, klass.instructor, klass.students[0]
+    hub.spawn(inst)
+    hub.spawn(s1)
+    # Not an admin: a role with the class list only (JupyterHub RBAC).
+    model = _ok(hub.api("GET", f"/users/{inst}"), "instructor model")
+    assert model["admin"] is False, model
+    assert _ok(hub.api("GET", "/groups/instructors"), "group")["roles"] == ["instructor"]
+    token = hub.token(inst)
+    listed = {u["name"] for u in _ok(hub.api("GET", "/users", token=token), "list users as instructor")}
+    assert {inst, *klass.students} <= listed
+    assert set(_ok(hub.api("GET", "/groups/students", token=token), "group")["users"]) == set(klass.students)
+    # ... and nothing of a student's server: not its files, not starting or stopping it.
+    assert hub.user_request(s1, "GET", "api/contents", as_user=inst).status_code == 403
+    refused = (403, 404)  # JupyterHub answers 404 where the scope to act is missing
+    assert hub.api("DELETE", f"/users/{s1}/server", token=token).status_code in refused
+    assert hub.api("POST", f"/users/{s1}/tokens", token=token, json={}).status_code in refused
+    assert hub.api("PATCH", f"/users/{s1}", token=token, json={"admin": True}).status_code in refused
+    assert _ok(hub.api("GET", f"/users/{s1}"), "student")["servers"][""]["ready"]  # still running
+    hub.stop_server(s1)
+    deadline = time.monotonic() + 60
+    while _ok(hub.api("GET", f"/users/{s1}"), "student").get("servers") and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert hub.api("POST", f"/users/{s1}/server", token=token).status_code in refused
+    time.sleep(1)
+    model = _ok(hub.api("GET", f"/users/{s1}"), "student")
+    assert not model.get("servers") and not model.get("pending"), model
+    assert model["admin"] is False
+    hub.spawn(s1)
+
+    # Terminals find nbgrader (the users' environment is first on PATH in the terminal's shell).
+    for user in (s1, inst):
+        out = _terminal_run(klass, user, "command -v nbgrader; whoami")
+        assert f"{hub.user_env}/bin/nbgrader" in out and user in out, out[-1500:]
+
+
+@pytest.mark.browser
+def test_formgrader_tab_inside_jupyterlab(klass: Klass):
+    chromium = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if Path(p).exists()), None)
+    if chromium is None:
+        pytest.skip("no Chromium (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (no browser download)")
+    hub, inst = klass.hub, klass.instructor
+    hub.spawn(inst)
+    # the framing policy: the hub's own origin for the instructor's server, none for a student's
+    csp = hub.user_request(inst, "GET", "formgrader/manage_assignments").headers.get("Content-Security-Policy", "")
+    assert "frame-ancestors 'self'" in csp, csp
+    hub.spawn(klass.students[0])
+    student_csp = hub.user_request(klass.students[0], "GET", "lab").headers.get("Content-Security-Policy", "")
+    assert "frame-ancestors 'none'" in student_csp, student_csp
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+            page.set_default_timeout(60_000)
+            blocked: list[str] = []
+            page.on("console", lambda m: blocked.append(m.text) if "frame-ancestors" in m.text else None)
+            page.goto(f"{hub.url}/hub/login")
+            page.fill("input[name=username]", inst)
+            page.fill("input[name=password]", hub.password)
+            page.click("[type=submit]")
+            page.wait_for_url(f"**/user/{inst}/lab**", timeout=120_000)
+            page.wait_for_function("() => window.jupyterapp && window.jupyterapp.commands.hasCommand("
+                                   "'nbgrader:open-formgrader')", timeout=120_000, polling=250)
+            page.evaluate("() => window.jupyterapp.commands.execute('nbgrader:open-formgrader')")
+            frame = page.frame_locator("iframe[src*='formgrader']").first
+            frame.locator("text=Manage Assignments").first.wait_for(state="visible", timeout=60_000)
+            assert not blocked, blocked
+        finally:
+            browser.close()
 
 
 @pytest.mark.browser

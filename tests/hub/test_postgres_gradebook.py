@@ -1,23 +1,16 @@
 """The gradebook on PostgreSQL: a real server (Debian's postgresql), the parallel grader, nbgrader's Gradebook API.
 
-The fixture runs ``initdb`` into a temporary directory and ``pg_ctl`` on 127.0.0.1 at a free port as an
-unprivileged user (PostgreSQL refuses root), and stops it afterwards. Skipped with the reason when
-PostgreSQL or psycopg is missing.
+The server comes from the ``postgres_url`` fixture (conftest.py). Skipped with the reason when PostgreSQL
+or psycopg is missing.
 """
 from __future__ import annotations
 
-import glob
-import os
-import shutil
-import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from _hubclass import ROOT, hubctl
+from _hubclass import ROOT
 
 sys.path.insert(0, str(ROOT / "tests" / "course"))
 from _course import Course  # noqa: E402
@@ -27,49 +20,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.course]
 A = "a1_conv_from_scratch"
 WRONG_SAME_PADDING = ("def same_padding(n, f, s=1):\n    out = -(-n // s)\n    total = max((out - 1) * s + f - n, 0)\n"
                       "    return total - total // 2, total // 2\n")
-
-
-def _pg_bin(name: str) -> str | None:
-    found = shutil.which(name)
-    if found:
-        return found
-    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    return candidates[-1] if candidates else None
-
-
-def _as_owner(owner: str | None, argv: list[str], **kw) -> subprocess.CompletedProcess:
-    cmd = ["runuser", "-u", owner, "--", *argv] if owner else argv
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, **kw)
-
-
-@pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
-    if not (initdb and pg_ctl):
-        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
-    # SQLAlchemy 2.1 reaches postgresql:// URLs through psycopg (version 3).
-    psycopg = pytest.importorskip("psycopg", reason="pip install 'psycopg[binary]'")
-
-    owner = "nobody" if os.geteuid() == 0 else None  # the server refuses to run as root
-    base = Path(tempfile.mkdtemp(prefix="cnnlab-pg-", dir="/tmp"))
-    data, sock, log = base / "data", base / "sock", base / "pg.log"
-    sock.mkdir()
-    if owner:
-        shutil.chown(base, owner)
-        shutil.chown(sock, owner)
-    port = hubctl.free_port()
-    proc = _as_owner(owner, [initdb, "-D", str(data), "-A", "trust", "-U", "cnnlab", "--no-sync", "-E", "UTF8"])
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    proc = _as_owner(owner, [pg_ctl, "-D", str(data), "-l", str(log), "-w", "-t", "60", "-o",
-                             f"-k {sock} -c listen_addresses=127.0.0.1 -p {port} -c fsync=off", "start"])
-    assert proc.returncode == 0, proc.stdout + proc.stderr + (log.read_text() if log.exists() else "")
-    try:
-        with psycopg.connect(host="127.0.0.1", port=port, user="cnnlab", dbname="postgres", autocommit=True) as conn:
-            conn.execute("CREATE DATABASE cnnlab")
-        yield f"postgresql://cnnlab@127.0.0.1:{port}/cnnlab"
-    finally:
-        _as_owner(owner, [pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop"])
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def test_grade_on_postgresql(postgres_url: str, tmp_path: Path):
