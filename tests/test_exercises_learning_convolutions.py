@@ -97,7 +97,7 @@ def test_right_answers_pass(capsys, mystery):
     assert ex.check_predict_kernel_learning_rate(("shrinks", "grows"), _lr_ratios())
     assert ex.check_im2col_shapes((6272, 75), (75, 16))
     assert ex.check_im2col_shapes((75, 6272), (16, 75))
-    assert ex.check_receptive_field_sizes(14, 15)
+    assert ex.check_receptive_field_sizes(14, 29)
     assert capsys.readouterr().out.count("✓ Correct") == 9
 
 
@@ -147,9 +147,9 @@ def test_learning_needs_evidence(mystery):
     (lambda: ex.check_im2col_shapes((6272, 25), (75, 16)), "C·kh·kw"),
     (lambda: ex.check_im2col_shapes(6272, (75, 16)), "tuple"),
     (lambda: ex.check_learned_kernel(np.zeros((2, 2)), 0.0, [0.0] * 20), "3x3"),
-    (lambda: ex.check_receptive_field_sizes(9, 15), "2 input pixels apart"),
-    (lambda: ex.check_receptive_field_sizes(14, 7), "spans 2d"),
-    (lambda: ex.check_receptive_field_sizes("14", 15), "number"),
+    (lambda: ex.check_receptive_field_sizes(9, 29), "2 input pixels apart"),
+    (lambda: ex.check_receptive_field_sizes(14, 13), "adds 4d"),
+    (lambda: ex.check_receptive_field_sizes("14", 29), "number"),
 ])
 def test_mistakes_get_a_precise_message(call, message, monkeypatch):
     monkeypatch.setenv(ex.STRICT_ENV, "1")
@@ -162,8 +162,8 @@ def test_mistakes_get_a_precise_message(call, message, monkeypatch):
     (lambda: ex.check_max_pool_gradient(np.zeros((4, 4))), ["got 0, expected"]),
     (lambda: ex.check_overlapping_pool_gradient(np.zeros((5, 5))), ["6"]),
     (lambda: ex.check_im2col_shapes((6000, 75), (75, 16)), ["6272"]),
-    (lambda: ex.check_receptive_field_sizes(12, 15), ["14"]),
-    (lambda: ex.check_receptive_field_sizes(14, 13), ["15"]),
+    (lambda: ex.check_receptive_field_sizes(12, 29), ["14"]),
+    (lambda: ex.check_receptive_field_sizes(14, 27), ["29"]),
 ])
 def test_wrong_answers_never_print_the_expected_value(call, hidden, capsys, monkeypatch):
     monkeypatch.delenv(ex.STRICT_ENV, raising=False)

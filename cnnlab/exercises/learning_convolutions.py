@@ -362,15 +362,15 @@ def check_im2col_shapes(patches_shape: Any, weights_shape: Any) -> None:
     hints=("Start from r = 1 and jump = 1. Each layer adds (k − 1) · dilation · jump to r, then multiplies the "
            "jump by its stride.",
            "(a) The pooling layer adds (2 − 1)·1 and doubles the jump, so the two convolutions after it add "
-           "2·2 each. (b) No strides: each layer adds 2·d."),
-    answer="(a) 1 + 2 + 2 + 1 + 4 + 4 = 14; (b) 1 + 2 + 4 + 8 = 15.",
+           "2·2 each. (b) No strides: each 5×5 layer adds (5 − 1)·d."),
+    answer="(a) 1 + 2 + 2 + 1 + 4 + 4 = 14; (b) 1 + 4·1 + 4·2 + 4·4 = 29.",
 )
 def check_receptive_field_sizes(vgg_like: Any, dilated: Any) -> None:
-    """Receptive fields of (conv3, conv3, maxpool2/2, conv3, conv3) and of 3x3 convs with dilations 1, 2, 4."""
+    """Receptive fields of (conv3, conv3, maxpool2/2, conv3, conv3) and of 5x5 convs with dilations 1, 2, 4."""
     from cnnlab.ops.receptive_fields import LayerSpec, receptive_field
 
     a = receptive_field([3, 3, LayerSpec(2, 2, kind="pool"), 3, 3])[-1].size
-    b = receptive_field([(3, 1, 1), (3, 1, 2), (3, 1, 4)])[-1].size
+    b = receptive_field([(5, 1, 1), (5, 1, 2), (5, 1, 4)])[-1].size
     for value, what in [(vgg_like, "vgg_like"), (dilated, "dilated")]:
         if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
             raise GradingError(f"{what} should be a number (pixels along one side), got {value!r}", kind="type")
@@ -378,8 +378,8 @@ def check_receptive_field_sizes(vgg_like: Any, dilated: Any) -> None:
         raise GradingError("vgg_like: after the stride-2 pooling neighboring units are 2 input pixels apart, "
                            "so each later 3x3 conv adds (3 - 1) x 2 pixels, not 2")
     check_array(float(vgg_like), float(a), what="vgg_like", reveal=False, hint="r += (k - 1) x jump; jump *= stride")
-    if dilated == 7:
-        raise GradingError("dilated: a 3x3 kernel with dilation d spans 2d + 1 pixels, so it adds 2d")
+    if dilated == 13:
+        raise GradingError("dilated: a 5x5 kernel with dilation d spans 4d + 1 pixels, so it adds 4d, not 4")
     check_array(float(dilated), float(b), what="dilated", reveal=False, hint="r += (k - 1) x dilation x jump")
     _ok(f"{a} and {b} pixels: pooling (and stride) multiplies what every later layer adds; dilation grows the "
         f"field exponentially with no extra weights.")

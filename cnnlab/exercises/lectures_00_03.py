@@ -407,23 +407,23 @@ def check_padding_modes(sizes: Any) -> None:
 
 
 @self_check(
-    hints=("With dilation d the taps are d pixels apart. How many pixels does a 3-tap kernel span then?",
+    hints=("With dilation d the taps are d pixels apart. How many pixels does a 5-tap kernel span then?",
            "The span is d·(f − 1) + 1 (there is no gap after the last tap). Use it in place of f in the "
            "output-size formula."),
-    answer="6: the kernel spans 3·(3 − 1) + 1 = 7 pixels, so 12 − 7 + 1 = 6 positions.",
+    answer="7: the kernel spans 2·(5 − 1) + 1 = 9 pixels, so 15 − 9 + 1 = 7 positions.",
 )
 def check_dilated_output(width: Any) -> None:
-    """Output width of a 3-wide kernel with dilation 3 on a 12-pixel-wide input (no padding, stride 1)."""
+    """Output width of a 5-wide kernel with dilation 2 on a 15-pixel-wide input (no padding, stride 1)."""
     got = _number(width, "your width")
-    if got == 10:
-        raise GradingError("that is the width without dilation: with dilation 3 the taps are 3 pixels apart, so "
+    if got == 11:
+        raise GradingError("that is the width without dilation: with dilation 2 the taps are 2 pixels apart, so "
                            "the kernel covers d·(f - 1) + 1 pixels.")
-    if got == 4:
+    if got == 6:
         raise GradingError("the effective size is d·(f - 1) + 1, not d·f: there is no gap after the last tap.")
-    if got != 6:
+    if got != 7:
         raise GradingError(f"{got:g} is not it: use the effective size f' = d·(f - 1) + 1 in the output-size "
                            "formula.")
-    _ok("effective size 3·2 + 1 = 7, so 12 - 7 + 1 = 6 positions.")
+    _ok("effective size 2·4 + 1 = 9, so 15 - 9 + 1 = 7 positions.")
 
 
 @self_check(
