@@ -57,3 +57,49 @@ def test_bad_figure_names_are_rejected():
 
 def test_lecture_08_figures_are_registered():
     assert {"transposed_conv_overlaps", "unet_layout", "triplet_idea"} <= set(figures.load_all())
+
+
+def _overlaps(boxes):
+    return [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:]
+            if a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1]
+
+
+def test_zoo_scatter_labels_do_not_overlap_and_lenet_has_its_own_inset():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from cnnlab import models, plots
+
+    rows = models.zoo_table()
+    fig = plots.plot_zoo(rows)
+    main = fig.axes[0]
+    (inset,) = main.child_axes
+    lenet = next(r for r in rows if r["name"] == "lenet5")
+    assert main.get_xlim()[0] > lenet["macs"] / 1e9  # LeNet does not stretch the main axes
+    assert "lenet5" in [t.get_text() for t in inset.texts]
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    labels = [t for t in main.texts if t.get_text()]
+    assert {t.get_text() for t in labels} == {r["name"] for r in rows} - {"lenet5"}
+    from matplotlib.text import Text
+
+    assert not _overlaps([Text.get_window_extent(t, renderer) for t in labels])  # the texts, not their leader lines
+
+
+def test_misclassified_titles_do_not_overlap():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import numpy as np
+
+    from cnnlab import plots
+
+    rng = np.random.default_rng(0)
+    y_true = rng.integers(0, 10, 40)
+    y_pred = (y_true + 1) % 10
+    fig = plots.plot_misclassified(rng.random((40, 1, 32, 32)), y_true, y_pred, probs=rng.dirichlet(np.ones(10), 40))
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    titles = [ax.title.get_window_extent(renderer) for ax in fig.axes if ax.get_title()]
+    assert len(titles) == 16
+    assert not _overlaps(titles)

@@ -28,14 +28,16 @@ def _chain(ax, y, items, x0=0.2, gap=0.25, h=0.7):
 
 @figure("classic_stacks")
 def classic_stacks():
-    """LeNet-5, AlexNet and VGG-16 as chains of blocks with their output shapes."""
+    """LeNet-5 (the modern variant), AlexNet (torchvision's one-GPU widths, the paper's noted) and VGG-16 as chains
+    of blocks with their output shapes."""
     fig, ax = _new(13.5, 5.6)
     rows = [
-        ("LeNet-5 (1998), 61,706 parameters", [
+        ("LeNet-5 (1998), modern variant: 61,706 parameters", [
             ("input\n32×32×1", INPUT, 0.9), ("conv 5×5\n6 → 28×28", CONV, 1.0), ("avg pool 2\n14×14", POOL, 0.9),
             ("conv 5×5\n16 → 10×10", CONV, 1.05), ("avg pool 2\n5×5", POOL, 0.9), ("conv 5×5\n120 → 1×1", CONV, 1.05),
             ("dense\n84", DENSE, 0.7), ("dense\n10", DENSE, 0.7)]),
-        ("AlexNet (2012), about 61 million parameters", [
+        ("AlexNet (2012) as built here: torchvision's one-GPU variant, 61.1 million parameters "
+         "(the 2012 paper: 96, 256, 384, 384, 256 filters, split over two GPUs)", [
             ("input\n224×224×3", INPUT, 0.95), ("conv 11×11/4\n64, ReLU, LRN", CONV, 1.15), ("max pool\n3/2", POOL, 0.75),
             ("conv 5×5\n192", CONV, 0.8), ("max pool\n3/2", POOL, 0.75), ("conv 3×3 384\nconv 3×3 256\nconv 3×3 256", CONV, 1.15),
             ("max pool\n3/2", POOL, 0.75), ("dense 4096\ndropout", DENSE, 0.95), ("dense 4096\ndropout", DENSE, 0.95),

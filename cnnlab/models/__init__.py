@@ -11,6 +11,7 @@ so that no module is hidden behind a builder of the same name; follow that when 
 from __future__ import annotations
 
 from . import blocks
+from .activation_sizes import layer_output_shapes
 from .alexnet_nets import AlexNet, alexnet
 from .blocks import BasicBlock, Bottleneck, DepthwiseSeparableConv, InceptionModule, SqueezeExcite, conv_bn_relu
 from .densenet_nets import DenseNet, densenet121
@@ -37,6 +38,6 @@ __all__ = [
     "alexnet", "densenet121", "googlenet", "lecture_cnn", "lenet5", "mobilenet_v1", "mobilenet_v2",
     "resnet18", "resnet34", "resnet50", "resnext50_32x4d", "se_resnet18", "se_resnet50", "vgg11", "vgg16", "vgg19",
     "xception", "zfnet",
-    "count_macs", "count_parameters", "layer_macs", "summary",
+    "count_macs", "count_parameters", "layer_macs", "layer_output_shapes", "summary",
     "ILSVRC_HISTORY", "ZOO", "create", "format_table", "zoo_table",
 ]

@@ -2,6 +2,9 @@
 
 Five convolutions stacked directly (11×11/4, 5×5, 3×3 ×3) with three max-pools, then
 two 4096-unit dense layers with 50% dropout: 61,100,840 parameters for 1000 classes.
+The widths 64/192/384/256/256 are those of torchvision's ``alexnet`` (from Krizhevsky's
+2014 "One weird trick" one-GPU network), the version most code loads; the 2012 paper's
+network had 96/256/384/384/256 filters, split in two halves over two GPUs (``WIDTHS_2012``).
 ReLU activations, dropout and data augmentation were the paper's key ingredients;
 ``lrn=True`` adds its local response normalisation after the first two convs (no
 parameters). ``small=True`` keeps the shape of the design at a width a CPU trains.
@@ -10,7 +13,10 @@ from __future__ import annotations
 
 from torch import nn
 
-__all__ = ["AlexNet", "ConvThenDense", "alexnet"]
+__all__ = ["AlexNet", "ConvThenDense", "WIDTHS_2012", "WIDTHS_TORCHVISION", "alexnet"]
+
+WIDTHS_TORCHVISION = (64, 192, 384, 256, 256)  # what ``alexnet()`` builds
+WIDTHS_2012 = (96, 256, 384, 384, 256)  # the 2012 paper's filters per conv layer (both GPUs together)
 
 
 class ConvThenDense(nn.Module):
@@ -40,7 +46,7 @@ class AlexNet(ConvThenDense):
             c1, c2, c3, c4, c5, hidden, pooled = 16, 32, 48, 48, 32, 128, 2
             stem = [nn.Conv2d(in_channels, c1, 5, padding=2)]
         else:
-            c1, c2, c3, c4, c5, hidden, pooled = 64, 192, 384, 256, 256, 4096, 6
+            (c1, c2, c3, c4, c5), hidden, pooled = WIDTHS_TORCHVISION, 4096, 6
             stem = [nn.Conv2d(in_channels, c1, 11, stride=4, padding=2)]
         features = nn.Sequential(
             *stem, nn.ReLU(inplace=True), norm(), nn.MaxPool2d(3, 2),

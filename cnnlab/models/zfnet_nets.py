@@ -1,8 +1,10 @@
 """ZFNet (Zeiler and Fergus, 2013): AlexNet with the changes their visualizations suggested.
 
 Against AlexNet: the first layer uses 7×7 filters with stride 2 (not 11×11 with stride 4), so
-fewer fine details are lost and fewer filters die; the second layer has stride 2; the middle
-convolutions are wider (384, 384, 256). Layer sizes follow the paper for a 224×224 input:
+fewer fine details are lost and fewer filters die; the second layer has stride 2. The widths
+(96, 256, 384, 384, 256) are those of the 2012 AlexNet paper (``alexnet_nets.WIDTHS_2012``);
+``alexnet()`` builds torchvision's narrower one-GPU variant, so ZFNet is not wider than
+the original AlexNet, only than that variant. Layer sizes follow the paper for a 224×224 input:
 110 → 55 → 26 → 13 → 13 → 13 → 6. Local response normalization (``lrn=True``) after the first two
 layers as in the paper. ``small=True`` keeps the shape of the design at a width a CPU trains.
 """
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from .alexnet_nets import ConvThenDense
+from .alexnet_nets import WIDTHS_2012, ConvThenDense
 
 __all__ = ["ZFNet", "zfnet"]
 
@@ -22,7 +24,7 @@ class ZFNet(ConvThenDense):
         if small:  # for 32x32 inputs: stride 1 in the first layer, an eighth of the width
             widths, hidden, pooled, s1 = (12, 32, 48, 48, 32), 128, 2, 1
         else:
-            widths, hidden, pooled, s1 = (96, 256, 384, 384, 256), 4096, 6, 2
+            widths, hidden, pooled, s1 = WIDTHS_2012, 4096, 6, 2
         c1, c2, c3, c4, c5 = widths
         features = nn.Sequential(
             nn.Conv2d(in_channels, c1, 7, stride=s1, padding=1), nn.ReLU(inplace=True), norm(),

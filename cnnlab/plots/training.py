@@ -81,21 +81,22 @@ def _show(ax, img: np.ndarray) -> None:
 
 def plot_misclassified(images, y_true, y_pred, n: int = 16, class_names: Sequence[str] | None = None,
                        probs: np.ndarray | None = None):
-    """The first ``n`` misclassified images, titled "true → predicted" (and the confidence)."""
+    """The first ``n`` misclassified images, titled "true → predicted" (and the confidence) on two lines,
+    in panels wide enough that neighbouring titles do not run into each other."""
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     wrong = np.flatnonzero(y_true != y_pred)[:n]
     plt = _plt()
     cols = min(8, max(1, len(wrong)))
     rows = max(1, int(np.ceil(len(wrong) / cols)))
-    fig, axes = plt.subplots(rows, cols, figsize=(1.3 * cols, 1.5 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(1.55 * cols, 1.95 * rows + 0.3), squeeze=False)
     name = (lambda c: class_names[c]) if class_names is not None else str
     for ax in axes.ravel():
         ax.axis("off")
     for ax, i in zip(axes.ravel(), wrong):
         ax.axis("on")
         _show(ax, np.asarray(images[i]))
-        conf = f" {probs[i, y_pred[i]]:.0%}" if probs is not None else ""
-        ax.set_title(f"{name(y_true[i])}→{name(y_pred[i])}{conf}", fontsize=8, color="crimson")
+        conf = f"\n{probs[i, y_pred[i]]:.0%} sure" if probs is not None else ""
+        ax.set_title(f"{name(y_true[i])} → {name(y_pred[i])}{conf}", fontsize=8, color="crimson")
     if len(wrong) == 0:
         axes[0, 0].text(0.5, 0.5, "no mistakes", ha="center", va="center")
     fig.suptitle(f"{int((y_true != y_pred).sum())} misclassified of {len(y_true)}", fontsize=10)
