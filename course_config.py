@@ -113,6 +113,10 @@ if c is not None:
     c.Exchange.root = str(EXCHANGE)
     # The jupytext text source beside each assignment notebook holds the solutions: never release it.
     c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.pct.py"]
+    # What an instructor opens (formgrader's views, the feedback HTML) renders student content sanitised.
+    from cnnlab.course.grader.safe_html import configure as _configure_safe_html
+
+    _configure_safe_html(c)
     # Autograde runs student code in a bubblewrap sandbox kernel (no course directory, no
     # gradebook, no network, unprivileged, memory/process/file limits); without bwrap a
     # warning says so and the plain python3 kernel is used.
