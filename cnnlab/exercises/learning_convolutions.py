@@ -36,7 +36,7 @@ OVERLAP_X = np.array([[1, 2, 0, 1, 3], [0, 5, 1, 2, 1], [2, 1, 4, 7, 0], [1, 3, 
                      dtype=np.float64)
 _SOBEL_X = np.array([[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]])
 # learning-rate experiment of exercise 3.2: the two rates and the number of steps
-LEARNING_RATES, LR_STEPS = (0.6, 1.0), 30
+LEARNING_RATES, LR_STEPS = (0.6, 1.0), 20
 
 
 def _array(value: Any, what: str) -> np.ndarray:
@@ -298,7 +298,7 @@ _GROWS = {"grows", "grow", "increases", "increase", "up", "diverges", "explodes"
            "some directions."),
     answer="('shrinks', 'grows'): at lr = 0.6 the factor 1 − 0.6·2 = −0.2 shrinks the error at every step; at "
            "lr = 1.0 the factor is about −1 and a little beyond it in the steepest direction, so the error "
-           "flips sign and grows: the loss after 30 steps is far above its start.",
+           "flips sign and grows: the loss after 20 steps is far above its start.",
 )
 def check_predict_kernel_learning_rate(prediction: Any, measured: Any) -> None:
     """Predicted 'shrinks'/'grows' of the loss after LR_STEPS steps at each rate of LEARNING_RATES, vs measured."""
