@@ -119,14 +119,17 @@ def plot_adversarial_example(x: torch.Tensor, x_adv: torch.Tensor, before: str, 
     return fig
 
 
-def plot_feature_visualizations(images: Sequence[torch.Tensor], titles: Sequence[str], rows: int = 1):
-    """Images found by gradient ascent (each [1, C, H, W] or [C, H, W]), in a grid of ``rows`` rows."""
+def plot_feature_visualizations(images: Sequence[torch.Tensor | None], titles: Sequence[str], rows: int = 1):
+    """Images found by gradient ascent (each [1, C, H, W] or [C, H, W]; None leaves its panel empty), in a
+    grid of ``rows`` rows filled row by row."""
     plt = _plt()
     cols = int(np.ceil(len(images) / rows))
     fig, axes = plt.subplots(rows, cols, figsize=(1.5 * cols, 1.65 * rows + 0.2), squeeze=False)
     for ax in axes.ravel():
         ax.axis("off")
     for ax, img, title in zip(axes.ravel(), images, titles):
+        if img is None:
+            continue
         ax.axis("on")
         _image(ax, img[0] if img.ndim == 4 else img)
         ax.set_title(title, fontsize=8)
