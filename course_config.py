@@ -20,6 +20,7 @@ LECTURES = [
     "notebooks/03_pooling.ipynb",
     "notebooks/03b_learning_convolutions.ipynb",
     "notebooks/04_building_a_cnn.ipynb",
+    "notebooks/04b_training_practice.ipynb",
     "notebooks/05_architectures.ipynb",
     "notebooks/06_augmentation_and_transfer.ipynb",
     "notebooks/07_localization_and_detection.ipynb",

@@ -15,6 +15,8 @@ from .learning_convolutions import *  # noqa: F403
 from .learning_convolutions import __all__ as _l03b
 from .training_and_normalization import *  # noqa: F403
 from .training_and_normalization import __all__ as _training
+from .training_practice import *  # noqa: F403
+from .training_practice import __all__ as _l04b
 from .lectures_04_05 import *  # noqa: F403
 from .lectures_04_05 import __all__ as _l04_05
 from .lectures_06_07 import *  # noqa: F403
@@ -24,4 +26,4 @@ from .beyond import __all__ as _l08
 from .what_networks_learn import *  # noqa: F403
 from .what_networks_learn import __all__ as _l05b
 
-__all__ = ["STRICT_ENV", "NotAttempted", "hint", "self_check", "show_answer", "strict", *_l00_03, *_l03b, *_training, *_l04_05, *_l06_07, *_l08, *_l05b]
+__all__ = ["STRICT_ENV", "NotAttempted", "hint", "self_check", "show_answer", "strict", *_l00_03, *_l03b, *_training, *_l04b, *_l04_05, *_l06_07, *_l08, *_l05b]

@@ -9,6 +9,7 @@ environment, every verdict decided outside it).
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 import pickle
 import time
 
@@ -260,3 +261,37 @@ def _swallow(fn):
         fn()
     except Exception:  # noqa: BLE001 - the hog is killed while it still runs
         pass
+
+
+def test_stock_nbgraders_sandboxed_kernel_has_the_assignments_environment_and_a_control_group(tmp_path, monkeypatch):
+    """The kernelspec plain ``nbgrader autograde`` uses (cnnlab-sandbox) starts in autograded/<student>/<assignment>:
+    it gets that assignment's grading environment, the helper-module path and its own control group."""
+    from jupyter_client import KernelManager
+
+    from cnnlab.course.grader import sandbox_kernel
+
+    monkeypatch.setenv("CNNLAB_COURSE_CONFIG", str(SOURCES.parents[1] / "course_config.py"))
+    sandbox_kernel.install_kernelspec()
+    work = tmp_path / A1
+    work.mkdir()
+    (work / "helper_mod.py").write_text("VALUE = 41\n")
+    km = KernelManager(kernel_name=sandbox_kernel.KERNEL_NAME, transport="ipc",
+                       ip=str(sandbox_kernel.ipc_dir() / "kernel"))
+    km.start_kernel(cwd=str(work))
+    try:
+        client = km.client()
+        client.start_channels()
+        client.wait_for_ready(timeout=120)
+        code = ("import helper_mod, os\nprint(helper_mod.VALUE + 1)\n"
+                "try:\n    import torch\nexcept ImportError as exc:\n    print(exc)\n")
+        lines = []
+        client.execute_interactive(code, timeout=60, output_hook=lambda msg: lines.append(
+            msg["content"].get("text", "") + str(msg["content"].get("evalue", ""))))
+        text = "".join(lines)
+        assert text.splitlines()[0] == "42"
+        groups = Path(f"/proc/{km.provisioner.pid}/cgroup").read_text()  # read from outside the sandbox
+        assert groups.count("/cnnlab/kernel-") >= 3  # memory, pids, cpu... groups of this kernel's sandbox
+        assert "assignment 1 is written with numpy alone: PyTorch" in text
+        client.stop_channels()
+    finally:
+        km.shutdown_kernel(now=True)

@@ -17,8 +17,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from . import environments
-from .sandbox import mode, opted_out, sandbox_command
+from . import cgroups, environments
+from .sandbox import DEFAULT_MEMORY_BYTES, DEFAULT_NPROC, mode, opted_out, sandbox_command
 
 KERNEL_NAME = "cnnlab-sandbox"
 
@@ -38,7 +38,9 @@ for top, dirs, files in os.walk('/tmp/.submission'):
 with open('/tmp/.connection.json', 'w') as fh:
     fh.write(os.environ.pop('CNNLAB_KERNEL_CONNECTION'))
 os.chdir('/tmp/work')
-sys.path.insert(0, '/tmp/work')  # helper modules beside the notebook import, as in JupyterLab
+# helper modules beside the notebook import, as in JupyterLab: ipykernel_launcher removes the first
+# entry when it is the working folder, and IPython adds none back under -I (safe_path), hence twice
+sys.path[:0] = ['/tmp/work', '/tmp/work']
 from cnnlab.course.inside import import_rules
 import_rules.install()  # a missing module's error names the assignment's rule
 sys.argv = ['ipykernel_launcher', '-f', '/tmp/.connection.json'] + sys.argv[1:]
@@ -132,6 +134,10 @@ def main(argv: list[str]) -> int:
     cmd, env = sandbox_command(argv_inner, workdir=None, rw_paths=rw, ro_binds=[(cwd, "/tmp/.submission")],
                                chdir="/tmp/work", env={"CNNLAB_KERNEL_CONNECTION": json.dumps(info)},
                                environment=environment)
+    if cmd[0] == "bwrap" and not cgroups.opted_out():  # the whole kernel sandbox in its own control group
+        group = cgroups.SandboxCgroup.create("kernel", memory_bytes=DEFAULT_MEMORY_BYTES, pids=DEFAULT_NPROC,
+                                             cpus=float(os.environ.get("CNNLAB_SANDBOX_CPUS", 1.0)))
+        cmd = group.wrap(cmd)  # (removed by the next grading process once the kernel has ended)
     if mode() == "none":  # no bwrap: run ipykernel directly in place, with limits only
         cmd = [c for c in cmd if c != "-I"]
         cmd = cmd[: cmd.index(sys.executable)] + [sys.executable, "-m", "ipykernel_launcher", "-f",
