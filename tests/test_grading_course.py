@@ -211,6 +211,12 @@ def _verdict(cells, name="conv_forward", prefixes=CONV):
      "cnnlab.ops.conv2d"),
     (["import importlib\ndef conv_forward(x):\n    return importlib.import_module('cnnlab.ops').conv2d(x)\n"],
      "cnnlab.ops.conv2d"),
+    # code inside magics that run Python in the notebook's namespace
+    (["%time from cnnlab.ops import conv2d\ndef conv_forward(x):\n    return conv2d(x)\n"], "cnnlab.ops.conv2d"),
+    (["%timeit -n 1 -r 1 import scipy.signal as sg\ndef conv_forward(x):\n    return sg.correlate2d(x, x)\n"],
+     "scipy.signal.correlate2d"),
+    (["%%time\nimport numpy as np\ndef conv_forward(x, w):\n    return np.convolve(x, w)\n"], "numpy.convolve"),
+    (["%%capture out\nfrom cnnlab import ops\nconv_forward = ops.conv2d\n"], "cnnlab.ops.conv2d"),
 ])
 def test_static_analysis_finds_the_answer_key_through_aliases(cells, used):
     forbidden, _ = _verdict(cells)
@@ -474,9 +480,10 @@ def test_transfer_time_is_measured_by_the_grader_alone():
     assert fn.results_only().return_args is False and fn.return_args is True
 
 
-def test_a2_accuracy_is_measured_on_images_the_grader_sends_in_a_secret_order(monkeypatch):
-    """A 'model' that replays the test split's labels in their usual order scores at chance; one
-    that really classifies the images it receives (here: by looking each image up) keeps its score."""
+def test_a2_accuracy_is_measured_on_images_generated_at_grading_time(monkeypatch):
+    """A 'model' that replays the test split's labels in their usual order, and one that looks each
+    public test image up, both score at chance: the grader moves the held-out digits by a secret
+    random augmentation and sends them in a secret order. A new seed gives new images."""
     from torch import nn
 
     from cnnlab.course.questions import a2
@@ -488,17 +495,56 @@ def test_a2_accuracy_is_measured_on_images_the_grader_sends_in_a_secret_order(mo
         def forward(self, x):
             return nn.functional.one_hot(labels[: len(x)], 10).float()
 
-    class LookUp(nn.Module):  # classifies what it is given (exact match against the stored images)
+    class LookUp(nn.Module):  # the nearest stored public test image (exact look-up when unmoved)
         def forward(self, x):
-            match = (x.flatten(1)[:, None, :] == images.flatten(1)[None, :, :]).all(dim=2).float().argmax(dim=1)
+            match = torch.cdist(x.flatten(1), images.flatten(1)).argmin(dim=1)
             return nn.functional.one_hot(labels[match], 10).float()
 
     monkeypatch.setenv("CNNLAB_GRADING_SEED", "12345")
     assert a2.accuracy_on_test_split(Replay()) < 0.3
-    assert a2.accuracy_on_test_split(LookUp()) == 1.0
-    first = a2.test_split_in_secret_order()[1]
+    moved, moved_labels = a2.test_images_of_this_run()
+    exact = (moved.flatten(1)[:, None, :] == images.flatten(1)[None, :, :]).all(dim=2).any(dim=1)
+    assert not exact.any()  # no image the grader sends is one of the public split's
+    assert LookUp()(images).argmax(1).eq(labels).all()  # the look-up is perfect on the public split...
+    exact_lookup = (moved.flatten(1)[:, None, :] == images.flatten(1)[None, :, :]).all(dim=2).float().argmax(dim=1)
+    assert float((labels[exact_lookup].numpy() == moved_labels).mean()) < 0.3  # ...and at chance on these
     monkeypatch.setenv("CNNLAB_GRADING_SEED", "54321")
-    assert not np.array_equal(first, a2.test_split_in_secret_order()[1])  # a new order every run
+    again, _ = a2.test_images_of_this_run()
+    assert not torch.equal(moved, again)  # new images every run
+
+
+def test_a2_budget_counts_the_arrays_the_model_holds_not_what_parameters_says(monkeypatch):
+    """The count comes from the arrays the probe sends (state dict and stored tensors): hiding the
+    parameters from parameters()/state_dict() or storing a table as a plain attribute does not help."""
+    from torch import nn
+
+    from cnnlab.course.inside.probes import probe_model
+    from cnnlab.course.questions import a2
+
+    monkeypatch.setenv("CNNLAB_GRADING_SEED", "7")
+
+    class Hidden(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Flatten(), nn.Linear(64, 10), nn.BatchNorm1d(10))
+            self.table = torch.zeros(200, 64)  # a plain attribute, not a buffer
+
+        def forward(self, x):
+            return self.body(x)
+
+        def parameters(self, recurse=True):
+            return iter([])
+
+        def state_dict(self, *args, **kwargs):
+            return {}
+
+    model = Hidden().eval()
+    held, predicted = probe_model(model, a2.test_images_of_this_run()[0][:3])
+    expected = 64 * 10 + 10 + 2 * 10 + 2 * 10 + 200 * 64  # linear, BN weight/bias and running stats, the table
+    assert a2.count_numbers(held) == expected and predicted.shape == (3,)
+    assert sum(p.numel() for p in model.parameters()) == 0
+    with pytest.raises(a2.GradingError, match="holds 13,490 numbers"):
+        a2.check_param_budget(model)
 
 
 def test_wire_pipes_hold_a_megabyte_so_big_arrays_cross_in_few_writes():

@@ -23,6 +23,7 @@ Every IPython magic and shell line is allowed (they run in the same sandbox), an
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -156,11 +157,28 @@ def _walk_limited(root: ast.AST) -> Iterable[tuple[ast.AST, int]]:
             stack.append((child, depth + 1))
 
 
+# Magics that run their Python in the notebook's namespace: read as the code they run.
+PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun"}
+_LINE_MAGIC = re.compile(r"^(\s*)%(?:time|timeit|prun)\s+(?:-[nrp]\s*\d+\s+|-[tcqo]\s+|-[so]\s*\S+\s+)*(.*)$")
+
+
+def _unwrap_magics(source: str) -> str:
+    """``source`` with the code of ``%%time``/``%%timeit``/``%%capture``/``%%prun`` cells and of
+    ``%time``/``%timeit``/``%prun`` lines as plain Python (line numbers kept): the definitions and
+    imports inside are read like any other."""
+    lines = source.split("\n")
+    words = lines[0].strip()[2:].split() if lines and lines[0].lstrip().startswith("%%") else []
+    if words and words[0] in PYTHON_CELL_MAGICS:
+        lines[0] = ""
+    return "\n".join(_LINE_MAGIC.sub(r"\1\2", line) for line in lines)
+
+
 def _transform(source: str) -> str:
-    """IPython's own translation of magics and shell escapes into Python (what the kernel runs)."""
+    """IPython's own translation of magics and shell escapes into Python (what the kernel runs), after
+    the magics that run Python are unwrapped (:func:`_unwrap_magics`)."""
     from IPython.core.inputtransformer2 import TransformerManager
 
-    return TransformerManager().transform_cell(source)
+    return TransformerManager().transform_cell(_unwrap_magics(source))
 
 
 @dataclass
