@@ -1,6 +1,7 @@
 """Each lecture-08 model learns a tiny batch by heart (a few dozen optimizer steps on the CPU)."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -10,7 +11,7 @@ from cnnlab.beyond.captioning import CaptionNet, caption_scores, greedy_captions
 from cnnlab.beyond.gan import Discriminator, Generator, train_gan
 from cnnlab.beyond.pose import HeatmapLoss, PoseNet, heatmap_peaks, keypoint_targets, predict_keypoints
 from cnnlab.beyond.segmentation import TinyUNet, segmentation_data, segmentation_scores
-from cnnlab.beyond.style import FeatureNet, style_transfer
+from cnnlab.beyond.style import RandomFeatureNet, style_transfer
 from cnnlab.beyond.verification import BatchHardTripletLoss, EmbeddingNet, embed
 from cnnlab.data.captioned_scenes import CaptionedScenes
 from cnnlab.data.faces import SyntheticFaces
@@ -105,10 +106,89 @@ def test_discriminator_learns_to_tell_two_fixed_batches_apart():
 
 
 def test_style_transfer_lowers_both_losses():
-    net = FeatureNet().eval().requires_grad_(False)
+    net = RandomFeatureNet(widths=(8, 8), dilations=(1, 2))
     content, style = torch.rand(3, 16, 16), torch.rand(3, 16, 16) ** 3
-    r = style_transfer(net, content, style, steps=60, style_weight=1.0, content_layer=1, lr=0.1)
+    r = style_transfer(net, content, style, steps=60, style_weight=1.0, content_layer=1, lr=0.1, start="noise")
     assert r.image.shape == (3, 16, 16) and 0 <= r.image.min() and r.image.max() <= 1
     assert r.content_loss[-1] < r.content_loss[0] and r.style_loss[-1] < r.style_loss[0]
     with pytest.raises(ValueError, match="start"):
         style_transfer(net, content, style, start="zeros")
+
+
+def test_style_transfer_from_the_content_takes_the_style_colors():
+    net = RandomFeatureNet(widths=(8, 8), dilations=(1, 2))
+    g = torch.Generator().manual_seed(0)
+    content = torch.rand(3, 16, 16, generator=g) * 0.3                        # dark, greyish
+    style = torch.stack([torch.full((16, 16), 0.9), torch.rand(16, 16, generator=g) * 0.3, torch.full((16, 16), 0.2)])
+    r = style_transfer(net, content, style, steps=150, style_weight=1e3, content_layer=1, lr=0.1)
+    assert r.content_loss[0] < 1e-5  # it starts from the content image (pixels clamped to [0.01, 0.99])
+    # independent measure: the per-channel mean color moves most of the way to the style's
+    before = (content.mean((1, 2)) - style.mean((1, 2))).abs().sum()
+    after = (r.image.mean((1, 2)) - style.mean((1, 2))).abs().sum()
+    assert after < 0.5 * before
+
+
+def test_random_feature_net_is_seeded_and_multi_scale():
+    a, b = RandomFeatureNet(seed=3), RandomFeatureNet(seed=3)
+    x = torch.rand(2, 3, 20, 20)
+    fa = a.features(x)
+    assert [tuple(f.shape[1:]) for f in fa] == [(3, 20, 20), (24, 20, 20), (32, 20, 20), (48, 20, 20)]
+    assert all(torch.equal(p, q) for p, q in zip(fa, b.features(x)))
+    assert not any(p.requires_grad for p in a.parameters())
+    assert [conv.dilation for conv in a.layers] == [(1, 1), (2, 2), (4, 4)]
+    with pytest.raises(ValueError, match="one dilation per width"):
+        RandomFeatureNet(widths=(8, 8), dilations=(1,))
+
+
+def _flood_fill_regions(mask):
+    """Brute-force reference: breadth-first flood fill over 8-neighbours of the same class."""
+    h, w = mask.shape
+    seen, regions = set(), []
+    for r in range(h):
+        for c in range(w):
+            if mask[r, c] == 0 or (r, c) in seen:
+                continue
+            todo, region = [(r, c)], set()
+            seen.add((r, c))
+            while todo:
+                y, x = todo.pop()
+                region.add((y, x))
+                for dy in (-1, 0, 1):
+                    for dx in (-1, 0, 1):
+                        q = (y + dy, x + dx)
+                        if 0 <= q[0] < h and 0 <= q[1] < w and q not in seen and mask[q] == mask[r, c]:
+                            seen.add(q)
+                            todo.append(q)
+            regions.append(region)
+    return regions
+
+
+def test_connected_instances_match_a_flood_fill():
+    from cnnlab.beyond.segmentation import connected_instances
+
+    g = torch.Generator().manual_seed(0)
+    masks = (torch.rand(6, 12, 12, generator=g) < 0.45) * torch.randint(1, 4, (6, 12, 12), generator=g)
+    got = connected_instances(masks)
+    for m, inst in zip(masks, got):
+        regions = _flood_fill_regions(m.numpy())
+        assert int(inst.max()) == len(regions) and bool(((inst == 0) == (m == 0)).all())
+        for k, region in enumerate(regions, start=1):   # regions in the order of their first pixel
+            assert {tuple(p) for p in (inst == k).nonzero().tolist()} == region
+    assert torch.equal(connected_instances(masks[0]), got[0])
+    with pytest.raises(ValueError, match="class ids"):
+        connected_instances(torch.zeros(2, 2, 3, 3))
+
+
+def test_nearest_neighbour_distance_sees_near_copies():
+    from cnnlab.beyond.gan import nearest_neighbour_distance
+
+    g = torch.Generator().manual_seed(0)
+    varied = torch.rand(20, 1, 4, 4, generator=g)
+    # reference by brute force
+    flat = varied.reshape(20, -1).double()
+    brute = np.mean([min(float((flat[i] - flat[j]).norm()) for j in range(20) if j != i) for i in range(20)])
+    assert nearest_neighbour_distance(varied) == pytest.approx(brute)
+    collapsed = varied[:2].repeat(10, 1, 1, 1) + 0.01 * torch.rand(20, 1, 4, 4, generator=g)
+    assert nearest_neighbour_distance(collapsed) < 0.1 * nearest_neighbour_distance(varied)
+    with pytest.raises(ValueError, match="at least two"):
+        nearest_neighbour_distance(varied[:1])

@@ -51,3 +51,11 @@ def test_masks_use_the_course_palette():
     for value in (1, 2, 3, 4):   # mask value c + 1 is shape class c: the colour of its box in lecture 07
         r, c = divmod(int((mask == value).nonzero()[0, 0] * 3 + (mask == value).nonzero()[0, 1]), 3)
         assert np.allclose(colours[r, c], np.array(CLASS_COLOURS[value - 1]) / 255)
+
+
+def test_class_balance_plot_shows_shares_in_percent():
+    fig = plots.plot_class_balance({"real": np.full(10, 30), "generated": np.arange(10)})
+    bars = fig.axes[0].patches
+    assert len(bars) == 20
+    assert bars[0].get_height() == pytest.approx(10.0) and bars[19].get_height() == pytest.approx(100 * 9 / 45)
+    plt.close(fig)

@@ -79,12 +79,26 @@ def test_matching_by_threshold_and_every_object_gets_an_anchor():
     assert (match_anchors(anchors, torch.zeros(0, 4)) == -1).all()
 
 
-def test_offsets_round_trip():
-    anchors = make_anchors(3, 48).double()
+def test_offsets_of_one_anchor_by_hand_and_round_trip():
+    anchor, box = np.array([16.0, 20.0, 40.0, 36.0]), np.array([22.0, 14.0, 50.0, 44.0])
+    # by hand: anchor centre (28, 28), size 24 x 16; box centre (36, 29), size 28 x 30
+    expected = np.array([(36 - 28) / 24, (29 - 28) / 16, np.log(28 / 24), np.log(30 / 16)])
+    t = encode_offsets(anchor, box)
+    assert isinstance(t, np.ndarray) and np.allclose(t, expected)
+    assert np.allclose(encode_offsets(anchor, anchor), 0)
+    assert np.allclose(decode_offsets(anchor, t), box)
     rng = np.random.default_rng(0)
-    xy = rng.uniform(0, 40, (len(anchors), 2))
-    boxes = torch.from_numpy(np.concatenate([xy, xy + rng.uniform(1, 20, xy.shape)], 1))
-    back = decode_offsets(anchors, encode_offsets(anchors, boxes))
-    assert torch.allclose(back, boxes, atol=1e-9)
-    with pytest.raises(ValueError, match="positive width"):
-        encode_offsets(anchors[:1], torch.tensor([[1.0, 1, 1, 5]]))
+    for a in make_anchors(3, 48).double()[:9]:
+        xy = rng.uniform(0, 40, 2)
+        b = torch.from_numpy(np.concatenate([xy, xy + rng.uniform(1, 20, 2)]))
+        assert torch.allclose(decode_offsets(a, encode_offsets(a, b)), b, atol=1e-9)
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda: encode_offsets(make_anchors(3, 48), make_anchors(3, 48)), "ONE box"),
+    (lambda: encode_offsets(torch.tensor([0.0, 0, 4, 4]), torch.tensor([1.0, 1, 1, 5])), "positive width"),
+    (lambda: decode_offsets(torch.tensor([0.0, 0, 4, 4]), torch.zeros(2, 4)), "four numbers"),
+])
+def test_offsets_refuse_more_than_one_anchor_or_empty_boxes(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()

@@ -14,7 +14,7 @@ from cnnlab.train.inference import eval_mode
 from cnnlab.train.loop import cpu_threads_limited
 
 __all__ = ["DigitFeatures", "Discriminator", "GANResult", "Generator", "feature_distance", "frechet_distance",
-           "train_digit_features", "train_gan"]
+           "nearest_neighbour_distance", "train_digit_features", "train_gan"]
 
 
 class Generator(nn.Module):
@@ -174,3 +174,20 @@ def feature_distance(classifier: DigitFeatures, images_a: torch.Tensor, images_b
     fa = classifier.features(images_a.to(dev)).cpu().numpy()
     fb = classifier.features(images_b.to(dev)).cpu().numpy()
     return frechet_distance(fa, fb)
+
+
+def nearest_neighbour_distance(images: torch.Tensor) -> float:
+    """Mean Euclidean distance (over the pixels) from each image to the closest OTHER image of the set.
+
+    A generator that collapses onto a few modes makes near-copies, so its samples sit much closer to
+    each other than as many real images do.
+
+    Args:
+        images (Tensor[N, ...]): at least two images of one size.
+    """
+    if images.dim() < 2 or len(images) < 2:
+        raise ValueError(f"need at least two images, got shape {tuple(images.shape)}")
+    flat = images.reshape(len(images), -1).double()
+    d = torch.cdist(flat, flat)
+    d.fill_diagonal_(float("inf"))
+    return float(d.min(1).values.mean())

@@ -7,8 +7,8 @@ import torch
 
 from cnnlab.plots.detection import CLASS_COLOURS
 
-__all__ = ["plot_captions", "plot_checkerboard", "plot_embeddings", "plot_gan", "plot_image_grid", "plot_instances", "plot_pose",
-           "plot_roc", "plot_segmentation", "plot_style"]
+__all__ = ["plot_captions", "plot_checkerboard", "plot_class_balance", "plot_embeddings", "plot_gan", "plot_image_grid",
+           "plot_instances", "plot_pose", "plot_roc", "plot_segmentation", "plot_style"]
 
 # mask value 0 is background (black); value k >= 1 gets the course's colour of class k - 1, so a
 # segmented circle has the colour lecture 07 gives a circle's box
@@ -206,4 +206,23 @@ def plot_image_grid(images: torch.Tensor, rows: int, cols: int, titles: list[str
             ax.imshow(_hwc(images[k]), cmap="gray", vmin=0, vmax=1)
             if titles is not None:
                 ax.set_title(titles[k], fontsize=7)
+    return fig
+
+
+def plot_class_balance(counts: dict[str, np.ndarray], title: str = "which digit the classifier sees"):
+    """Grouped bars: the share of each class (0-9) in each named set of images, e.g. real against generated."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 2.8))
+    width = 0.8 / len(counts)
+    for k, (name, c) in enumerate(counts.items()):
+        c = np.asarray(c, dtype=float)
+        ax.bar(np.arange(len(c)) + (k - (len(counts) - 1) / 2) * width, 100 * c / c.sum(), width, label=name)
+    ax.axhline(10, color="grey", ls=":", lw=1)
+    ax.set_xticks(range(len(c)))
+    ax.set_xlabel("class")
+    ax.set_ylabel("% of the images")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
     return fig

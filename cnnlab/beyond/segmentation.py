@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from cnnlab.train.inference import infer
@@ -15,8 +16,8 @@ from .metrics import mean_iou, pixel_accuracy
 if TYPE_CHECKING:
     from cnnlab.train import History
 
-__all__ = ["TinyUNet", "checkerboard_overlap", "instance_maps", "segmentation_data", "segmentation_scores",
-           "semantic_masks", "train_segmenter", "transposed_conv_output_size"]
+__all__ = ["TinyUNet", "checkerboard_overlap", "connected_instances", "instance_maps", "segmentation_data",
+           "segmentation_scores", "semantic_masks", "train_segmenter", "transposed_conv_output_size"]
 
 
 def transposed_conv_output_size(n: int, kernel: int, stride: int = 1, padding: int = 0,
@@ -57,6 +58,49 @@ def instance_maps(targets: list[dict], image_size: int) -> torch.Tensor:
         for k, mask in enumerate(t["masks"]):
             out[i][mask] = k + 1
     return out
+
+
+def connected_instances(semantic: torch.Tensor) -> torch.Tensor:
+    """Instances from a semantic mask without learning: each connected region of one class is one object.
+
+    Pixels are connected to their 8 neighbours of the same class. Objects of one class that touch merge
+    into one instance, the limit that Mask R-CNN's per-box masks remove.
+
+    Args:
+        semantic (Tensor[N, H, W] or Tensor[H, W]): class ids, 0 for background.
+
+    Returns:
+        Tensor of the same shape (int64): 0 for background, 1..k for the k regions of each image, numbered in
+        the order of their first pixel (row by row).
+    """
+    if semantic.dim() not in (2, 3):
+        raise ValueError(f"semantic must be (N, H, W) or (H, W) class ids, got shape {tuple(semantic.shape)}")
+    single = semantic.dim() == 2
+    sem = semantic[None] if single else semantic
+    sem = sem.long()
+    n, h, w = sem.shape
+    # every foreground pixel starts with its own id; ids spread to same-class neighbours until nothing changes
+    ids = torch.arange(1, h * w + 1, device=sem.device).reshape(1, h, w).expand(n, h, w).float()
+    ids = torch.where(sem > 0, ids, torch.zeros_like(ids))
+    while True:
+        grown = torch.zeros_like(ids)
+        for c in sem.unique().tolist():
+            if c == 0:
+                continue
+            here = sem == c
+            spread = F.max_pool2d(torch.where(here, ids, torch.zeros_like(ids))[:, None], 3, 1, 1)[:, 0]
+            grown = torch.where(here, spread, grown)
+        if torch.equal(grown, ids):
+            break
+        ids = grown
+    out = torch.zeros_like(sem)
+    for i in range(n):   # renumber each image's regions 1..k in the order of their first pixel
+        labels = ids[i][ids[i] > 0]
+        firsts = [int(v) for v in labels.unique()]
+        firsts.sort(key=lambda v: int((ids[i].flatten() == v).nonzero()[0]))
+        for k, v in enumerate(firsts, start=1):
+            out[i][ids[i] == v] = k
+    return out[0] if single else out
 
 
 def segmentation_data(split: str = "train", size: int = 800, image_size: int = 32,

@@ -1,10 +1,14 @@
 """Neural style transfer (Gatys et al.): optimize the pixels of an image so that its deep features
 match a content image and its Gram matrices (which feature maps fire together) match a style image.
 
-The feature network is a small VGG-like CNN trained for a few seconds on the shapes data."""
+The feature network has random, fixed weights: three 3x3 convolutions with growing dilation (1, 2, 4),
+so its maps see patterns of about 3, 7 and 15 pixels. Random filters at several scales describe
+textures well enough for style transfer (Ustyuzhaninov et al., 2017, "What does it take to generate
+natural textures?"), and nothing has to be trained or downloaded."""
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -15,47 +19,49 @@ from cnnlab.train.loop import cpu_threads_limited
 
 from .metrics import gram_matrix
 
-__all__ = ["FeatureNet", "StyleResult", "style_transfer", "train_feature_net"]
+__all__ = ["RandomFeatureNet", "StyleResult", "style_transfer"]
 
 
-class FeatureNet(nn.Module):
-    """Three conv stages (16, 32, 64 filters) and a classifier head for the four shapes."""
+class RandomFeatureNet(nn.Module):
+    """Fixed random 3x3 convolutions + ReLU with growing dilation: multi-scale features for style transfer.
 
-    def __init__(self, num_classes: int = 4):
+    Args:
+        widths (sequence of int): channels of each convolution.
+        dilations (sequence of int): dilation of each convolution (its reach grows with it).
+        seed (int): draws the He-initialised weights; biases are zero.
+    """
+
+    def __init__(self, widths: Sequence[int] = (24, 32, 48), dilations: Sequence[int] = (1, 2, 4), seed: int = 0):
         super().__init__()
-        self.stages = nn.ModuleList([
-            nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU()),
-            nn.Sequential(nn.AvgPool2d(2), nn.Conv2d(16, 32, 3, padding=1), nn.ReLU()),
-            nn.Sequential(nn.AvgPool2d(2), nn.Conv2d(32, 64, 3, padding=1), nn.ReLU()),
-        ])
-        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, num_classes))
+        if len(widths) != len(dilations) or not widths:
+            raise ValueError(f"need one dilation per width, got widths {tuple(widths)} and dilations {tuple(dilations)}")
+        g = torch.Generator().manual_seed(seed)
+        layers, cin = [], 3
+        for w, d in zip(widths, dilations):
+            conv = nn.Conv2d(cin, w, 3, padding=d, dilation=d, padding_mode="reflect")
+            with torch.no_grad():
+                conv.weight.copy_(torch.randn(conv.weight.shape, generator=g) * (2 / (cin * 9)) ** 0.5)
+                conv.bias.zero_()
+            layers.append(conv)
+            cin = w
+        self.layers = nn.ModuleList(layers)
+        self.eval().requires_grad_(False)
 
     def features(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """The image itself (its colors) then the maps of each stage: [x, stage1, stage2, stage3]."""
-        out = [x]
-        for stage in self.stages:
-            x = stage(x)
-            out.append(x)
+        """The centred image (its colors) then the maps of each layer: [x - 0.5, layer1, layer2, ...].
+
+        Args:
+            x (Tensor[N, 3, H, W]): images in [0, 1].
+        """
+        h = x - 0.5
+        out = [h]
+        for conv in self.layers:
+            h = F.relu(conv(h))
+            out.append(h)
         return out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x)[-1])
-
-
-def train_feature_net(epochs: int = 3, size: int = 1500, seed: int = 0,
-                      device: torch.device | str | None = None) -> FeatureNet:
-    """A ``FeatureNet`` trained to classify the four shapes (a few seconds on a CPU), in eval mode."""
-    from torch.utils.data import DataLoader
-
-    from cnnlab.data.shapes import ShapesClassification
-    from cnnlab.train import fit
-
-    torch.manual_seed(seed)
-    net = FeatureNet()
-    data = ShapesClassification("train", size, seed=seed)
-    loader = DataLoader(data, batch_size=64, shuffle=True, generator=torch.Generator().manual_seed(seed))
-    fit(net, loader, epochs=epochs, lr=3e-3, device=device, seed=seed, progress=False)
-    return net.eval().requires_grad_(False)
+        return self.features(x)[-1]
 
 
 @dataclass
@@ -73,13 +79,14 @@ class StyleResult:
                 "style": self.style_loss[0] / max(self.style_loss[-1], 1e-12)}
 
 
-def style_transfer(net: FeatureNet, content: torch.Tensor, style: torch.Tensor, steps: int = 500,
-                   style_weight: float = 200.0, content_layer: int = 3, lr: float = 0.05, seed: int = 0,
-                   start: str = "noise") -> StyleResult:
-    """Optimize an image (start: ``"noise"`` or ``"content"``) with Adam on the pixels.
+def style_transfer(net: nn.Module, content: torch.Tensor, style: torch.Tensor, steps: int = 150,
+                   style_weight: float = 1e4, content_layer: int = 2, lr: float = 0.05, seed: int = 0,
+                   start: str = "content") -> StyleResult:
+    """Optimize an image (start: ``"content"`` or ``"noise"``) with Adam on the pixels.
 
-    ``content`` and ``style`` are (3, H, W) in [0, 1]; the content loss is the MSE of layer
-    ``content_layer``'s maps, the style loss the summed MSE of every layer's Gram matrices.
+    ``net.features(x)`` gives the list of feature maps (e.g. ``RandomFeatureNet``); ``content`` and
+    ``style`` are (3, H, W) in [0, 1]. The content loss is the MSE of map ``content_layer``, the
+    style loss the summed MSE of every map's Gram matrices.
     """
     if content.dim() != 3 or style.dim() != 3 or content.shape[0] != 3 or style.shape[0] != 3:
         raise ValueError("content and style must be (3, H, W) images")

@@ -4,8 +4,9 @@ At every cell of a feature map of size ``S x S`` we place boxes of several scale
 ratios centred on the cell. Each anchor is matched to the ground-truth box it overlaps most when
 that IoU reaches ``iou_threshold``; in addition every ground-truth box claims its best anchor, so
 no object is left without one (the SSD / Faster R-CNN rule). The network then predicts offsets
-of the matched box relative to its anchor (``encode_offsets`` / ``decode_offsets``: centre shift
-in anchor widths, log of the size ratio).
+of the matched box relative to its anchor: centre shift in anchor widths, log of the size ratio.
+``encode_offsets`` / ``decode_offsets`` do this for ONE anchor (the lecture's worked example);
+the vectorised version over all anchors is left to the students.
 """
 from __future__ import annotations
 
@@ -59,24 +60,43 @@ def match_anchors(anchors: Any, gt_boxes: Any, iou_threshold: float = 0.5) -> An
     return back(match, was_numpy)
 
 
-def encode_offsets(anchors: Any, boxes: Any) -> Any:
-    """Regression targets of xyxy ``boxes`` relative to ``anchors`` (same length): ``(dx, dy, log dw, log dh)``."""
-    a, was_numpy = to_tensor(anchors, "anchors")
-    b, _ = to_tensor(boxes, "boxes")
-    check_boxes(a, "xyxy", name="anchors")
-    check_boxes(b, "xyxy")
-    ac, bc = box_convert(a, "xyxy", "cxcywh"), box_convert(b.to(a.dtype), "xyxy", "cxcywh")
-    if bool((ac[:, 2:] <= 0).any()) or bool((bc[:, 2:] <= 0).any()):
-        raise ValueError("anchors and boxes need a positive width and height to take the log of their ratio")
-    out = torch.cat([(bc[:, :2] - ac[:, :2]) / ac[:, 2:], torch.log(bc[:, 2:] / ac[:, 2:])], dim=1)
+def _one_box(x: Any, name: str) -> tuple[torch.Tensor, bool]:
+    t, was_numpy = to_tensor(x, name)
+    if tuple(t.shape) != (4,):
+        raise ValueError(f"{name} must be ONE box (x1, y1, x2, y2), shape (4,), got shape {tuple(t.shape)}: these "
+                         f"helpers work on a single anchor (the lecture's worked example)")
+    t = t.double() if not t.is_floating_point() else t
+    if not bool(t[2] > t[0]) or not bool(t[3] > t[1]):
+        raise ValueError(f"{name} needs a positive width and height (x2 > x1, y2 > y1), got {t.tolist()}")
+    return t, was_numpy
+
+
+def encode_offsets(anchor: Any, box: Any) -> Any:
+    """The regression target of one xyxy ``box`` relative to one xyxy ``anchor``: ``(t_x, t_y, t_w, t_h)`` with
+
+    t_x = (cx - cx_a) / w_a,  t_y = (cy - cy_a) / h_a,  t_w = log(w / w_a),  t_h = log(h / h_a).
+
+    Args:
+        anchor (Tensor[4] or array): the anchor's corners.
+        box (Tensor[4] or array): the true box's corners.
+
+    Returns:
+        Tensor[4] (numpy when ``anchor`` was numpy): the four offsets, all 0 when the box is the anchor.
+    """
+    a, was_numpy = _one_box(anchor, "anchor")
+    b, _ = _one_box(box, "box")
+    ac, bc = box_convert(a[None], "xyxy", "cxcywh")[0], box_convert(b[None].to(a.dtype), "xyxy", "cxcywh")[0]
+    out = torch.cat([(bc[:2] - ac[:2]) / ac[2:], torch.log(bc[2:] / ac[2:])])
     return back(out, was_numpy)
 
 
-def decode_offsets(anchors: Any, offsets: Any) -> Any:
-    """Inverse of :func:`encode_offsets`: boxes (xyxy) from anchors and predicted offsets."""
-    a, was_numpy = to_tensor(anchors, "anchors")
+def decode_offsets(anchor: Any, offsets: Any) -> Any:
+    """Inverse of :func:`encode_offsets` for one anchor: the xyxy box given by ``offsets`` (Tensor[4])."""
+    a, was_numpy = _one_box(anchor, "anchor")
     d, _ = to_tensor(offsets, "offsets")
-    ac = box_convert(a, "xyxy", "cxcywh")
-    d = d.to(a.dtype)
-    cxcywh = torch.cat([ac[:, :2] + d[:, :2] * ac[:, 2:], ac[:, 2:] * torch.exp(d[:, 2:])], dim=1)
-    return back(box_convert(cxcywh, "cxcywh", "xyxy"), was_numpy)
+    if tuple(d.shape) != (4,):
+        raise ValueError(f"offsets must be the four numbers (t_x, t_y, t_w, t_h) of one anchor, got shape "
+                         f"{tuple(d.shape)}")
+    ac, d = box_convert(a[None], "xyxy", "cxcywh")[0], d.to(a.dtype)
+    cxcywh = torch.cat([ac[:2] + d[:2] * ac[2:], ac[2:] * torch.exp(d[2:])])
+    return back(box_convert(cxcywh[None], "cxcywh", "xyxy")[0], was_numpy)

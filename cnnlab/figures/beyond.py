@@ -46,13 +46,20 @@ def transposed_conv_overlaps() -> Figure:
 
 @figure("unet_layout")
 def unet_layout() -> Figure:
-    """The encoder halves the size, the decoder doubles it back; skips carry the fine detail across."""
+    """The encoder halves the size, the decoder doubles it back; skips carry the fine detail across.
+
+    The channel counts are those of the U-Net lecture 08 trains (``train_segmenter``'s default width)."""
+    import inspect
+
+    from ..beyond.segmentation import train_segmenter
+
+    w = inspect.signature(train_segmenter).parameters["width"].default
     fig = Figure(figsize=(8.6, 3.6))
     ax = fig.add_subplot()
     # (x, center y, height, color, label) of each block of maps
-    boxes = {"e0": (0.0, 3.2, 2.6, BLUE, "32x32, 16 ch"), "e1": (1.6, 2.0, 1.3, BLUE, "16x16, 32 ch"),
-             "mid": (3.6, 0.9, 0.65, BLUE, "8x8, 64 ch"), "d1": (5.6, 2.0, 1.3, GREEN, "16x16, 32 ch"),
-             "d0": (7.2, 3.2, 2.6, GREEN, "32x32, 16 ch")}
+    boxes = {"e0": (0.0, 3.2, 2.6, BLUE, f"32x32, {w} ch"), "e1": (1.6, 2.0, 1.3, BLUE, f"16x16, {2 * w} ch"),
+             "mid": (3.6, 0.9, 0.65, BLUE, f"8x8, {4 * w} ch"), "d1": (5.6, 2.0, 1.3, GREEN, f"16x16, {2 * w} ch"),
+             "d0": (7.2, 3.2, 2.6, GREEN, f"32x32, {w} ch")}
     for x, y, h, color, text in boxes.values():
         ax.add_patch(Rectangle((x, y - h / 2), 0.9, h, facecolor=color, edgecolor="k"))
         ax.text(x + 0.45, y - h / 2 - 0.12, text, ha="center", fontsize=8, va="top")
@@ -87,6 +94,7 @@ def unet_layout() -> Figure:
 @figure("triplet_idea")
 def triplet_idea() -> Figure:
     """Before and after: the anchor pulls its positive in and pushes the negative past the margin."""
+    margin = 2.0   # in the figure's units of squared distance
     fig = Figure(figsize=(7.6, 3.2))
     axes = fig.subplots(1, 2)
     for ax, (p, n), title in zip(axes, (((2.2, 1.2), (1.2, -0.6)), ((0.7, 0.3), (2.6, -1.2))),
@@ -99,13 +107,13 @@ def triplet_idea() -> Figure:
         ax.text(n[0], n[1] - 0.55, "negative (other person)", ha="center", fontsize=8)
         for q, c in ((p, GREEN), (n, RED)):
             ax.plot([0, q[0]], [0, q[1]], color=c, lw=1.5)
-        r = float(np.hypot(*p))
-        ax.add_patch(Circle((0, 0), r + 0.8, fill=False, ls=":", color="grey"))
+        r = float(np.hypot(*p))   # the loss is 0 once d(a,n)² >= d(a,p)² + margin
+        ax.add_patch(Circle((0, 0), np.sqrt(r ** 2 + margin), fill=False, ls=":", color="grey"))
         ax.set_xlim(-3.2, 3.6)
         ax.set_ylim(-3.2, 3.2)
         ax.set_aspect("equal")
         ax.axis("off")
         ax.set_title(title, fontsize=9)
-    fig.text(0.5, 0.02, "loss = max(0, d(a,p)² - d(a,n)² + margin); dotted circle: d(a,p) + margin", ha="center",
-             fontsize=9)
+    fig.text(0.5, 0.02, "loss = max(0, d(a,p)² - d(a,n)² + margin); the loss is 0 once the negative is outside "
+             "the dotted circle, radius √(d(a,p)² + margin)", ha="center", fontsize=8.5)
     return fig
