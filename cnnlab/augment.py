@@ -10,10 +10,10 @@ reproducible from a single seed::
     aug = Compose([RandomAffine(shift=0.1, degrees=10, scale=(0.9, 1.1)), RandomContrast(0.8, 1.2)], seed=0)
     x_aug = aug(x)
 
-Augmented images should still look like real examples of their class: small shifts
-and rotations of a digit are fine; a horizontal flip turns a "2" or a letter into
-something that is not a digit at all, and white noise is not a change the real data
-ever shows.
+Augmented images should keep their label: small shifts and rotations of a digit are
+fine; a horizontal flip turns a "2" or a letter into something that is not a digit at
+all. Mild noise keeps the label too; it is added for robustness to noisy inputs rather
+than for accuracy on clean images.
 """
 from __future__ import annotations
 
