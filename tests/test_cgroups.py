@@ -140,7 +140,7 @@ def test_no_hierarchy_means_no_version(tmp_path):
         cgroups.SandboxCgroup.create("x", memory_bytes=1, pids=1, cpus=1, root=tmp_path)
 
 
-def test_grading_refuses_without_control_groups_unless_opted_out_loudly(monkeypatch):
+def test_grading_refuses_without_control_groups_unless_opted_out_loudly(monkeypatch, capsys):
     monkeypatch.setattr(sandbox.shutil, "which", lambda name: "/usr/bin/" + name)
     monkeypatch.setattr(cgroups, "check", lambda root=None: "grading must run as root")
     monkeypatch.delenv("CNNLAB_SANDBOX", raising=False)
@@ -148,7 +148,9 @@ def test_grading_refuses_without_control_groups_unless_opted_out_loudly(monkeypa
     with pytest.raises(sandbox.SandboxUnavailable, match="own control group.*must run as root.*CNNLAB_CGROUPS=off"):
         sandbox.mode()
     monkeypatch.setenv(cgroups.ENV_VAR, "off")
+    sandbox._say_once.cache_clear()
     assert sandbox.mode() == "bwrap"
+    assert "CNNLAB_CGROUPS=off" in capsys.readouterr().err
 
 
 @needs_cgroups
@@ -196,7 +198,8 @@ def test_grade_never_starts_more_sandboxes_than_cores_and_retries_timeouts_once(
         path.parent.mkdir(parents=True)
         status = "error" if student == "slow" else "failed"
         path.write_text(json.dumps({"test_x": Verdict("test_x", False, message, status).__dict__}))
-    monkeypatch.setattr(grade_module, "_source_notebooks", lambda root, a: [tmp_path / "a1.ipynb"])
+    (tmp_path / "source" / "a1").mkdir(parents=True)
+    (tmp_path / "source" / "a1" / "a1.ipynb").write_text("{}")  # the source notebook the verdicts are read for
     calls = []
     monkeypatch.setattr(grade_module, "autograde_one", lambda a, s, force=False: calls.append((a, s, force)))
     assert grade_module.retry_timed_out(tmp_path, "a1", ["fine", "slow"]) == ["slow"]

@@ -79,13 +79,23 @@ def mode() -> str:
     if not shutil.which("bwrap"):
         raise SandboxUnavailable(f"grading runs student code in a bubblewrap sandbox, and bwrap is not installed: "
                                  f"{INSTALL_HINT} (or set CNNLAB_SANDBOX=off for a class you trust)")
-    if not cgroups.opted_out():
+    if cgroups.opted_out():
+        _say_once(f"WARNING: {cgroups.ENV_VAR}=off: the sandboxes run without their control groups (no memory cap "
+                  "for a whole sandbox, no CPU quota, processes capped per uid only): a student's processes can "
+                  "slow or starve the others graded at the same time. Only do this for a class you trust.")
+    else:
         reason = cgroups.check()
         if reason is not None:
             raise SandboxUnavailable(f"each sandbox runs in its own control group (memory, processes, CPU), and "
                                      f"{reason}: run grade as root on a host with cgroup v1 or v2 (or set "
                                      f"{cgroups.ENV_VAR}=off for a class you trust: limits are then per process only)")
     return "bwrap"
+
+
+@functools.cache
+def _say_once(message: str) -> None:
+    """Print ``message`` on stderr once per process (the opt-outs are said loudly, not on every sandbox)."""
+    print(message, file=sys.stderr)
 
 
 def _package_dir() -> Path:
