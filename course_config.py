@@ -43,8 +43,8 @@ GRADED_FUNCTIONS: dict[str, list[str]] = {
         "output_size", "same_padding", "conv_forward", "max_pool_forward", "avg_pool_forward",
         "conv_backward", "max_pool_backward", "conv_forward_fast",
     ],
-    "a2_blocks_and_budget": ["ResidualUnit", "SEBlock", "SeparableConv2d"],
-    "a3_detection": ["box_iou", "nms", "decode_grid", "average_precision"],
+    "a2_blocks_and_budget": ["PreActUnit", "CBAM", "ShuffleConv"],
+    "a3_detection": ["box_giou", "soft_nms", "decode_anchors", "coco_ap"],
 }
 
 # What each assignment's grading sandbox can import (capabilities, not a deny-list): the

@@ -18,11 +18,27 @@ def conv_forward(x, w, b, stride=1, padding=0):
     return out
 '''
 MISTAKES = {
-    # hard-codes the visible tests' answers
-    "output_size": "def output_size(n, f, p=0, s=1):\n    return {(6, 3, 0, 1): 4, (7, 3, 1, 2): 4, (5, 5, 2, 1): 5}.get((n, f, p, s), 1)\n",
+    # forgets the dilation: the kernel is taken to cover f pixels whatever d is
+    "output_size": '''
+def output_size(in_hw, kernel, stride=1, padding=0, dilation=1):
+    pair = lambda v: tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+    if isinstance(padding, (tuple, list)) and len(padding) == 4:
+        extra = (padding[0] + padding[1], padding[2] + padding[3])
+    else:
+        extra = tuple(2 * p for p in pair(padding))
+    return tuple((n + e - f) // s + 1 for n, e, f, s in zip(in_hw, extra, pair(kernel), pair(stride)))
+''',
     # off by one: the extra padding goes before instead of after
-    "same_padding": "def same_padding(n, f, s=1):\n    out = -(-n // s)\n    total = max((out - 1) * s + f - n, 0)\n"
-                    "    return total - total // 2, total // 2\n",
+    "same_padding": '''
+def same_padding(in_hw, kernel, stride=1, dilation=1, out_hw=None):
+    pair = lambda v: tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+    targets = pair(out_hw) if out_hw is not None else tuple(-(-n // s) for n, s in zip(in_hw, pair(stride)))
+    pads = []
+    for n, f, s, d, out in zip(in_hw, pair(kernel), pair(stride), pair(dilation), targets):
+        total = max((out - 1) * s + d * (f - 1) + 1 - n, 0)
+        pads += [total - total // 2, total // 2]
+    return tuple(pads)
+''',
     "conv_forward": CONV_NO_STRIDE,
     # only square inputs work: the height is used for both axes
     "max_pool_forward": '''

@@ -6,6 +6,9 @@
                                 (exit status 1 when a submission needs review, 2 without a sandbox)
   verify ASSIGNMENT STUDENT     only the out-of-band checks of one submission (prints the verdicts)
   report ASSIGNMENT [--out DIR] CSV of scores per student and question + PNG of their distributions
+  similarity ASSIGNMENT [--past DIR] [--threshold T] [--out DIR]
+                                answer cells that look copied (classmates, the kit, the lectures, earlier
+                                years): HTML report + CSV, review notes; scores unchanged
   student-kit --out DIR         build what students receive (wheel without cnnlab.course, student lectures,
                                 released assignments) and check that it holds no answer
 """
@@ -62,6 +65,13 @@ def main(argv: list[str] | None = None) -> int:
     p_report = sub.add_parser("report", help="CSV + PNG of the scores")
     p_report.add_argument("assignment")
     p_report.add_argument("--out", type=Path)
+    p_sim = sub.add_parser("similarity", help="similarity report of the answer cells (never changes a score)")
+    p_sim.add_argument("assignment")
+    p_sim.add_argument("--past", type=Path, help="earlier submissions: DIR/<student>/<assignment>/ or "
+                       "DIR/<year>/[submitted/]<student>/<assignment>/")
+    p_sim.add_argument("--threshold", type=float, default=None, help="flag pairs sharing at least this share "
+                       "of their tokens (default 0.6)")
+    p_sim.add_argument("--out", type=Path, help="where to write report.html and pairs.csv")
     p_kit = sub.add_parser("student-kit", help="build the student kit into a folder and check it holds no answer")
     p_kit.add_argument("--out", type=Path, required=True)
     p_kit.add_argument("--no-check", action="store_true", help="skip the boundary check (not for release)")
@@ -89,6 +99,14 @@ def main(argv: list[str] | None = None) -> int:
         from .kit.build import main as kit_main
 
         return kit_main(args.out, check=not args.no_check)
+    if args.command == "similarity":
+        from .grader.similarity import THRESHOLD, run
+
+        report, html_path, csv_path, noted = run(args.assignment, args.past,
+                                                  THRESHOLD if args.threshold is None else args.threshold, args.out)
+        print(f"{len(report.flagged)} pair(s) flagged; review notes added for: {', '.join(noted) or 'nobody'}")
+        print(f"wrote {html_path}\nwrote {csv_path}")
+        return 0
     if args.command == "report":
         from .grader.report import write_report
 

@@ -1,68 +1,140 @@
-"""Assignments 2 and 3 end to end: reference = full marks, release = zero, a few wrong answers.
+"""Assignments 2 and 3 end to end: reference = full marks, release = zero, wrong answers and cheats.
 
-One course for both assignments (generate once each), graded with the parallel grader.
+One course for both assignments (generate once each), graded with the parallel grader. Assignment 2's
+budget is counted from the arrays the grader receives (a model hiding its parameters is counted
+right) and its accuracy is measured on digits moved at grading time (a look-up of the public test
+split scores at chance).
 """
 from __future__ import annotations
 
 import pytest
 
-from _course import Course, total
+from _course import Course, total, verification
 
 A2, A3 = "a2_blocks_and_budget", "a3_detection"
-FULL2 = {"test_residual_unit": 4, "test_se_block": 3, "test_separable_conv": 3, "test_param_budget": 1,
-         "test_accuracy_80": 1, "test_accuracy_90": 1, "test_accuracy_95": 2}
-FULL3 = {"test_box_iou": 3, "test_nms": 3, "test_decode_grid": 3, "test_average_precision": 3}
+FULL2 = {"test_preact_unit": 4, "test_cbam": 3, "test_shuffle_conv": 3, "test_param_budget": 1,
+         "test_accuracy_75": 1, "test_accuracy_85": 1, "test_accuracy_92": 2}
+ACCURACY = ("test_accuracy_75", "test_accuracy_85", "test_accuracy_92")
+FULL3 = {"test_box_giou": 3, "test_soft_nms": 3, "test_decode_anchors": 3, "test_coco_ap": 3}
 
-RESIDUAL_NO_PROJECTION = '''
-class ResidualUnit(nn.Module):
+# the zoo's post-activation unit with the assignment's names: a ReLU after the addition, a strided 1x1 conv
+POST_ACTIVATION = '''
+class PreActUnit(nn.Module):
     def __init__(self, in_ch, out_ch, stride=1):
         super().__init__()
-        self.conv1 = nn.Conv2d(in_ch, out_ch, 3, stride=stride, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(out_ch)
-        self.conv2 = nn.Conv2d(out_ch, out_ch, 3, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(out_ch)
-        self.shortcut = nn.Identity()
+        self.pre_bn = nn.BatchNorm2d(in_ch)
+        self.conv_a = nn.Conv2d(in_ch, out_ch, 3, stride=stride, padding=1, bias=False)
+        self.mid_bn = nn.BatchNorm2d(out_ch)
+        self.conv_b = nn.Conv2d(out_ch, out_ch, 3, padding=1, bias=False)
+        self.changes_shape = stride != 1 or in_ch != out_ch
+        if self.changes_shape:
+            self.skip = nn.Sequential(nn.Identity(), nn.Conv2d(in_ch, out_ch, 1, stride=stride, bias=False))
 
     def forward(self, x):
-        out = self.bn2(self.conv2(torch.relu(self.bn1(self.conv1(x)))))
-        if out.shape == x.shape:
-            out = out + x
-        return torch.relu(out)
+        out = self.mid_bn(self.conv_b(torch.relu(self.pre_bn(self.conv_a(x)))))
+        return torch.relu(out + (self.skip(x) if self.changes_shape else x))
 '''
-SE_FROM_LIBRARY = "from cnnlab.models.blocks import SqueezeExcite as _SE\n\nclass SEBlock(_SE):\n    pass\n"
+# squeeze-and-excitation's gate (average only), no spatial attention
+SE_AS_CBAM = '''
+class CBAM(nn.Module):
+    def __init__(self, channels, reduction=16, kernel_size=7):
+        super().__init__()
+        hidden = max(1, channels // reduction)
+        self.mlp_in = nn.Linear(channels, hidden, bias=False)
+        self.mlp_out = nn.Linear(hidden, channels, bias=False)
+        self.spatial = nn.Conv2d(2, 1, kernel_size, padding=kernel_size // 2, bias=False)
+
+    def forward(self, x):
+        gate = torch.sigmoid(self.mlp_out(torch.relu(self.mlp_in(x.mean(dim=(2, 3))))))
+        return x * gate[:, :, None, None]
+'''
 TOO_BIG = '''
 torch.manual_seed(0)
 model = nn.Sequential(nn.Flatten(), nn.Linear(64, 512), nn.ReLU(), nn.Linear(512, 10))
 '''
-IOU_SQUARE_ONLY = '''
-def box_iou(a, b):
+# 38,410 parameters that parameters() and state_dict() do not show
+HIDER = '''
+class Hider(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Flatten(), nn.Linear(64, 512), nn.ReLU(), nn.Linear(512, 10))
+
+    def forward(self, x):
+        return self.net(x)
+
+    def parameters(self, recurse=True):
+        return iter([])
+
+    def state_dict(self, *args, **kwargs):
+        return {}
+
+
+model = Hider()
+'''
+# no parameters at all: recognises each public test image by its bytes
+LOOKUP = '''
+from cnnlab.data.digits import load_digits_tensors
+
+_images, _labels = load_digits_tensors("test")
+
+
+class LookUp(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.answers = {image.numpy().tobytes(): int(label) for image, label in zip(_images, _labels)}
+
+    def forward(self, x):
+        found = [self.answers.get(image.float().numpy().tobytes(), 0) for image in x]
+        return nn.functional.one_hot(torch.tensor(found), 10).float()
+
+
+model = LookUp()
+assert all(model(_images).argmax(1) == _labels)  # perfect on the public split
+'''
+IOU_NOT_GIOU = '''
+def box_giou(a, b):
     lt = torch.maximum(a[:, None, :2], b[None, :, :2])
     rb = torch.minimum(a[:, None, 2:], b[None, :, 2:])
-    wh = (rb - lt).clamp(min=0)
-    inter = wh[..., 0] * wh[..., 1]
-    side_a = a[:, 2] - a[:, 0]
-    side_b = b[:, 2] - b[:, 0]
-    return inter / (side_a[:, None] ** 2 + side_b[None, :] ** 2 - inter)
+    inter = (rb - lt).clamp(min=0).prod(dim=-1)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    return inter / (area_a[:, None] + area_b[None, :] - inter)
 '''
-NMS_FROM_LIBRARY = "from cnnlab.detection import batched_nms as library_nms\n\ndef nms(boxes, scores, iou_threshold):\n" \
-                   "    return library_nms(boxes, scores, torch.zeros(len(scores), dtype=torch.long), iou_threshold)\n"
+GREEDY_NOT_SOFT = '''
+def soft_nms(boxes, scores, sigma=0.5, score_threshold=0.001):
+    order = torch.argsort(scores, descending=True, stable=True)
+    order = order[scores[order] >= score_threshold]
+    keep = []
+    while order.numel() > 0:
+        best = order[0]
+        keep.append(int(best))
+        rest = order[1:]
+        lt = torch.maximum(boxes[best, :2], boxes[rest, :2])
+        rb = torch.minimum(boxes[best, 2:], boxes[rest, 2:])
+        inter = (rb - lt).clamp(min=0).prod(dim=-1)
+        area = lambda x: (x[..., 2] - x[..., 0]) * (x[..., 3] - x[..., 1])
+        order = rest[inter / (area(boxes[best]) + area(boxes[rest]) - inter) <= 0.5]
+    keep = torch.tensor(keep, dtype=torch.long)
+    return keep, scores[keep]
+'''
 
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
-    c = Course(tmp_path_factory.mktemp("a23course"), cell_timeout=120)
+    c = Course(tmp_path_factory.mktemp("a23course"), cell_timeout=400)  # the budget model trains while grading
     c.course("init")
     for a in (A2, A3):
         c.nbgrader("generate_assignment", a)
     c.submit(A2, "ref", c.answered(A2))
     c.submit(A2, "blank", c.release(A2))
-    c.submit(A2, "wrong", c.answered(A2, residual_unit=RESIDUAL_NO_PROJECTION, se_block=SE_FROM_LIBRARY,
-                                      budget_model=TOO_BIG))
+    c.submit(A2, "wrong", c.answered(A2, preact_unit=POST_ACTIVATION, cbam=SE_AS_CBAM, budget_model=TOO_BIG))
+    c.submit(A2, "hider", c.answered(A2, budget_model=HIDER))
+    c.submit(A2, "lookup", c.answered(A2, budget_model=LOOKUP))
     c.submit(A3, "ref", c.answered(A3))
     c.submit(A3, "blank", c.release(A3))
-    c.submit(A3, "wrong", c.answered(A3, box_iou=IOU_SQUARE_ONLY, nms=NMS_FROM_LIBRARY))
-    c.course("grade", A2, "--jobs", "2")
-    c.course("grade", A3, "--jobs", "2")
+    c.submit(A3, "wrong", c.answered(A3, box_giou=IOU_NOT_GIOU, soft_nms=GREEDY_NOT_SOFT))
+    c.course("grade", A2, "--jobs", "2", check=False)
+    c.course("grade", A3, "--jobs", "2", check=False)
     return c
 
 
@@ -70,7 +142,7 @@ def test_release_notebooks_hide_solutions_and_hidden_tests(course):
     for a in (A2, A3):
         text = (course.root / "release" / a / f"{a}.ipynb").read_text()
         assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text and "hidden=True" not in text
-        assert "check_accuracy_95" not in text
+        assert "check_accuracy_92" not in text
 
 
 def test_assignment2_scores(course):
@@ -78,9 +150,20 @@ def test_assignment2_scores(course):
     assert {k: scores["ref"][k] for k in FULL2} == FULL2
     assert total(scores["blank"]) == 0
     wrong = scores["wrong"]
-    assert wrong["test_residual_unit"] == 0 and wrong["test_se_block"] == 0
-    assert wrong["test_separable_conv"] == 3
-    assert all(wrong[k] == 0 for k in ("test_param_budget", "test_accuracy_80", "test_accuracy_90", "test_accuracy_95"))
+    assert wrong["test_preact_unit"] == 0 and wrong["test_cbam"] == 0
+    assert wrong["test_shuffle_conv"] == 3
+    assert all(wrong[k] == 0 for k in ("test_param_budget", *ACCURACY))
+
+
+def test_assignment2_counts_what_the_model_holds_and_tests_on_unseen_images(course):
+    scores = course.scores(A2)
+    hider = verification(course, A2, "hider")["verdicts"][A2]
+    assert scores["hider"]["test_param_budget"] == 0
+    assert "holds 38,410 numbers" in hider["test_param_budget"]["message"]
+    lookup = scores["lookup"]
+    assert lookup["test_param_budget"] == 1  # it holds no array: within the budget...
+    assert all(lookup[k] == 0 for k in ACCURACY)  # ...and at chance on digits it has never seen
+    assert "below 75%" in verification(course, A2, "lookup")["verdicts"][A2]["test_accuracy_75"]["message"]
 
 
 def test_assignment3_scores(course):
@@ -88,4 +171,4 @@ def test_assignment3_scores(course):
     assert {k: scores["ref"][k] for k in FULL3} == FULL3
     assert total(scores["blank"]) == 0
     wrong = scores["wrong"]
-    assert wrong == pytest.approx({**FULL3, "test_box_iou": 0, "test_nms": 0, "written_speed_accuracy": 0})
+    assert wrong == pytest.approx({**FULL3, "test_box_giou": 0, "test_soft_nms": 0, "written_speed_accuracy": 0})

@@ -15,12 +15,17 @@ import torch
 from torch import nn
 
 from cnnlab.checks.errors import ReferenceUsedError
-from cnnlab.models import blocks as student_blocks
+
+try:
+    from cnnlab.models import blocks as student_blocks
+except ImportError:  # assignment 2's grading environment has no cnnlab.models: nothing to refuse here
+    student_blocks = None
 
 # Captured at import (the worker imports this module before the student's cells run): a
 # student's code may rebind the names in cnnlab.models.blocks.
-_REFUSED_CLASSES: list[type] = [student_blocks.BasicBlock, student_blocks.SqueezeExcite,
-                                student_blocks.DepthwiseSeparableConv, student_blocks.Bottleneck]
+_REFUSED_CLASSES: list[type] = [] if student_blocks is None else [
+    student_blocks.BasicBlock, student_blocks.SqueezeExcite, student_blocks.DepthwiseSeparableConv,
+    student_blocks.Bottleneck]
 
 
 def refuse(*classes: type) -> None:
@@ -68,16 +73,61 @@ def probe_block(cls: Callable[..., nn.Module], args: tuple, x: torch.Tensor) -> 
     return out, "; ".join(names)
 
 
+def _held_tensors(model: nn.Module) -> dict[str, np.ndarray]:
+    """Every array the model holds, by dotted name: each submodule's parameters and buffers (the
+    state dict), read from the modules' own dictionaries with ``object.__getattribute__`` rather
+    than through ``parameters()``, ``state_dict()`` or ``modules()`` (which a student's class may
+    override), plus tensors and numpy arrays kept as plain attributes or in lists, tuples and
+    dicts of a submodule (where a stored table would hide)."""
+    held: dict[str, np.ndarray] = {}
+    seen: set[int] = set()
+
+    def add(name: str, value: object) -> None:
+        if isinstance(value, torch.Tensor):
+            held[name] = value.detach().cpu().numpy() if not value.is_complex() else value.detach().cpu().real.numpy()
+        elif isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+            held[name] = value
+        elif isinstance(value, (list, tuple)):
+            for i, item in enumerate(value[:10_000]):
+                add(f"{name}.{i}", item)
+        elif isinstance(value, dict):
+            for i, (key, item) in enumerate(list(value.items())[:10_000]):
+                add(f"{name}.{key if isinstance(key, str) else i}", item)
+
+    def walk(module: object, prefix: str) -> None:
+        if id(module) in seen:
+            return
+        seen.add(id(module))
+        attributes = object.__getattribute__(module, "__dict__")
+        for group in ("_parameters", "_buffers"):
+            for key, tensor in dict(attributes.get(group) or {}).items():
+                if tensor is not None and f"{prefix}{key}" not in held:
+                    add(f"{prefix}{key}", tensor)
+        for key, value in attributes.items():
+            if key not in ("_parameters", "_buffers", "_modules") and not isinstance(value, nn.Module):
+                add(f"{prefix}{key}", value)
+        for key, sub in dict(attributes.get("_modules") or {}).items():
+            if sub is not None:
+                walk(sub, f"{prefix}{key}.")
+        for key, value in attributes.items():  # a module kept as a plain attribute
+            if isinstance(value, nn.Module) and key not in (attributes.get("_modules") or {}):
+                walk(value, f"{prefix}{key}.")
+
+    walk(model, "")
+    return held
+
+
 def probe_model(model: nn.Module, images: torch.Tensor) -> tuple:
-    """(number of parameters, predicted labels) of a trained model on ``images``, which the
-    grader chose and sent (the test split in a secret order: the model cannot know which
-    image comes when)."""
+    """(every array the model holds, by name; predicted labels) of a trained model on ``images``,
+    which the grader generated at grading time and sent (held-out digits under a secret
+    augmentation: the model cannot have seen them). The grader counts the numbers it receives;
+    what ``model.parameters()`` says is never asked."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model should be an nn.Module, got {type(model).__name__}")
     if not isinstance(images, torch.Tensor):
         raise TypeError("the grader sends the test images as a tensor")
+    held = _held_tensors(model)
     model = model.cpu().float().eval()
     with torch.no_grad():
         logits = model(images.cpu().float())
-    n_params = sum(p.numel() for p in model.parameters())
-    return n_params, logits.argmax(dim=1).numpy()
+    return held, logits.argmax(dim=1).numpy()

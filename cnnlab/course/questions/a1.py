@@ -32,7 +32,8 @@ POOL_REFERENCES = (
     "cnnlab.ops.avg_pool2d", "cnnlab.course.reference.max_pool_backward", "cnnlab.course.reference.avg_pool_backward",
     "torch.nn.functional.max_pool2d", "torch.nn.functional.avg_pool2d", "torch.max_pool2d", "torch.avg_pool2d",
 )
-SIZE_REFERENCES = ("cnnlab.ops.conv_output_size", "cnnlab.ops.resolve_padding")
+SIZE_REFERENCES = ("cnnlab.ops.conv_output_size", "cnnlab.ops.resolve_padding", "cnnlab.ops.padding",
+                   "cnnlab.course.reference.count_window_positions", "cnnlab.course.reference.same_padding_by_search")
 # What a from-scratch answer may not use (dotted prefixes, after alias resolution; see static.py).
 _FRAMEWORK = ("cnnlab.ops", "cnnlab.course", "cnnlab.functional", "torch.ops", "torch._C", "torch.nn.functional",
               "torch.nn.grad", "torch.nn.Conv*", "torch.nn.MaxPool*", "torch.nn.AvgPool*", "torch.nn.Unfold",
@@ -48,12 +49,26 @@ USES_TORCH = False  # a numpy assignment: its grading sandbox does not load torc
 
 # --- references (instructor only: cnnlab.course.reference) -----------------------------------
 
-def ref_output_size(n: int, f: int, p: int = 0, s: int = 1) -> int:
-    return reference.count_window_positions(n, f, p, s)
+def ref_output_size(in_hw, kernel, stride=1, padding=0, dilation=1) -> np.ndarray:
+    """[H_out, W_out] (one array, so that both sizes are compared as one answer)."""
+    return np.array(reference.count_window_positions(in_hw, kernel, stride, padding, dilation))
 
 
-def ref_same_padding(n: int, f: int, s: int = 1) -> tuple[int, int]:
-    return reference.same_padding_by_search(n, f, s)
+def ref_same_padding(in_hw, kernel, stride=1, dilation=1, out_hw=None) -> np.ndarray:
+    """[top, bottom, left, right] as one array."""
+    return np.array(reference.same_padding_by_search(in_hw, kernel, stride, dilation, out_hw))
+
+
+def _sizes_compare(hint: str) -> Callable[[Any, Any, str], None]:
+    """Compare a tuple/list/array of sizes with the expected ones without ever stating them."""
+    def compare(got: Any, expected: Any, what: str) -> None:
+        if isinstance(got, (tuple, list)):
+            if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in got):
+                raise GradingError(f"{what} should hold whole numbers (ints), got {[type(v).__name__ for v in got]}",
+                                   kind="type")
+            got = np.array(got)
+        check_array(got, expected, what=what, rtol=0, atol=0, hint=hint, reveal=False)
+    return compare
 
 
 def ref_conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: int = 1, padding: int = 0) -> np.ndarray:
@@ -116,23 +131,57 @@ VISIBLE_CONV = [
 ]
 
 
+def _spec(r: np.random.Generator, low: int, high: int) -> int | tuple[int, int]:
+    """An int (both axes) or an (h, w) pair, each half of the time."""
+    if r.random() < 0.5:
+        return int(r.integers(low, high))
+    return int(r.integers(low, high)), int(r.integers(low, high))
+
+
+def _size_case(r: np.random.Generator) -> Case:
+    kernel, stride, dilation = _spec(r, 1, 6), _spec(r, 1, 4), _spec(r, 1, 4)
+    form = int(r.integers(0, 3))
+    padding = (int(r.integers(0, 4)) if form == 0 else (int(r.integers(0, 4)), int(r.integers(0, 4))) if form == 1
+               else tuple(int(v) for v in r.integers(0, 4, 4)))
+    kh, kw = kernel if isinstance(kernel, tuple) else (kernel, kernel)
+    dh, dw = dilation if isinstance(dilation, tuple) else (dilation, dilation)
+    in_hw = (int(r.integers(dh * (kh - 1) + 1, 40)), int(r.integers(dw * (kw - 1) + 1, 40)))
+    return Case((in_hw, kernel), {"stride": stride, "padding": padding, "dilation": dilation})
+
+
 def check_output_size(output_size: Callable[..., Any], hidden: bool = False) -> None:
-    cases = [Case((6, 3, 0, 1)), Case((7, 3, 1, 2)), Case((5, 5, 2, 1))]
+    cases = [Case(((6, 6), 3)), Case(((7, 9), (3, 2)), {"stride": 2, "padding": 1}),
+             Case(((10, 8), 3), {"dilation": 2}), Case(((5, 5), 2), {"padding": (0, 1, 0, 1)})]
     if hidden:
-        cases += random_cases(lambda r: (int(r.integers(3, 40)), int(r.integers(1, 4)), int(r.integers(0, 3)),
-                                         int(r.integers(1, 5))), 40)
-        cases += [Case((8, 3, 0, 3)), Case((10, 4, 1, 4)), Case((1, 1, 0, 1))]
+        cases += random_cases(_size_case, 50)
+        cases += [Case(((1, 1), 1)), Case(((9, 4), (3, 1)), {"stride": (3, 1), "padding": (2, 0, 0, 3), "dilation": (3, 1)})]
     check_function(output_size, ref_output_size, cases, forbidden=SIZE_REFERENCES, name="output_size",
-                   hint="the output size is floor((n + 2p - f) / s) + 1 (use //)")
+                   output_names=["(H_out, W_out)"],
+                   compare=_sizes_compare("per axis: a dilated kernel covers d * (f - 1) + 1 pixels; count the "
+                                          "strided positions where it fits in the padded length"))
+
+
+def _padding_case(r: np.random.Generator) -> Case:
+    kernel, stride, dilation = _spec(r, 1, 6), _spec(r, 1, 4), _spec(r, 1, 4)
+    kh, kw = kernel if isinstance(kernel, tuple) else (kernel, kernel)
+    sh, sw = stride if isinstance(stride, tuple) else (stride, stride)
+    dh, dw = dilation if isinstance(dilation, tuple) else (dilation, dilation)
+    in_hw = (int(r.integers(2, 30)), int(r.integers(2, 30)))
+    # a reachable target: at least what no padding gives, up to a few more
+    low = [max((n - d * (f - 1) - 1) // s + 1, 1) for n, f, s, d in zip(in_hw, (kh, kw), (sh, sw), (dh, dw))]
+    out_hw = None if r.random() < 0.2 else (low[0] + int(r.integers(0, 5)), low[1] + int(r.integers(0, 5)))
+    return Case((in_hw, kernel), {"stride": stride, "dilation": dilation, "out_hw": out_hw})
 
 
 def check_same_padding(same_padding: Callable[..., Any], hidden: bool = False) -> None:
-    cases = [Case((5, 3, 1)), Case((6, 4, 1)), Case((7, 3, 2))]
+    cases = [Case(((5, 5), 3)), Case(((6, 6), 4)), Case(((7, 8), 3), {"stride": 2}),
+             Case(((6, 6), 3), {"out_hw": (8, 6)}), Case(((9, 9), 3), {"dilation": 2, "out_hw": (9, 10)})]
     if hidden:
-        cases += random_cases(lambda r: (int(r.integers(2, 30)), int(r.integers(1, 6)), int(r.integers(1, 4))), 40)
+        cases += random_cases(_padding_case, 50)
     check_function(same_padding, ref_same_padding, cases, forbidden=SIZE_REFERENCES, name="same_padding",
-                   output_names=["padding before", "padding after"],
-                   hint="total = max((ceil(n / s) - 1) * s + f - n, 0); the extra pixel goes after")
+                   output_names=["(top, bottom, left, right)"],
+                   compare=_sizes_compare("per axis, find the least total padding that gives the target number of "
+                                          "outputs; when the total is odd the extra pixel goes after (bottom, right)"))
 
 
 def check_conv_forward(conv_forward: Callable[..., Any], hidden: bool = False, name: str = "conv_forward") -> None:

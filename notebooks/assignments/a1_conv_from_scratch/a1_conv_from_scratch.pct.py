@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -16,8 +16,8 @@
 # %% [markdown]
 # # Assignment 1 — convolution and pooling from scratch
 #
-# You will write, in plain NumPy, the pieces every CNN framework hides: the output-size formula,
-# "same" padding, the forward pass of a convolution and of max/average pooling, their backward
+# You will write, in plain NumPy, the pieces every CNN framework hides: the output shape of a
+# dilated, strided convolution, the padding that gives a chosen output size, the forward pass of a convolution and of max/average pooling, their backward
 # passes and a vectorised convolution (lecture 03b derives the backward passes on the simplest case).
 #
 # **Rules**
@@ -41,43 +41,78 @@ from cnnlab.gradcheck import numerical_gradient
 
 
 # %% [markdown]
-# ## 1. Output size (2 points)
+# ## 1. Output shape of a dilated, strided convolution (2 points)
 #
-# A window of size `f` slides with stride `s` over an input of length `n` padded with `p` zeros on
-# each side. Return the number of positions, rounding down when the last window does not fit.
+# Lecture 02 counts the positions of a window along one axis. Real layers take a setting per
+# axis: `output_size(in_hw, kernel, stride=1, padding=0, dilation=1)` returns `(H_out, W_out)`
+# for an input of `in_hw = (H, W)` pixels, where
+#
+# - `kernel`, `stride` and `dilation` are each an int (the same on both axes) or an `(h, w)` pair;
+# - a kernel of `f` taps with dilation `d` leaves `d - 1` pixels between neighbouring taps, so it
+#   covers `d * (f - 1) + 1` pixels;
+# - `padding` is an int (every side), an `(h, w)` pair (top and bottom get `h`, left and right `w`)
+#   or a 4-tuple `(top, bottom, left, right)`, which may be uneven.
+#
+# Round down when the last window does not fit.
 
 # %% nbgrader={"grade": false, "grade_id": "output_size", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def output_size(n, f, p=0, s=1):
-    """Output length of a convolution along one axis."""
+def output_size(in_hw, kernel, stride=1, padding=0, dilation=1):
+    """(H_out, W_out) of a convolution with per-axis kernel, stride, padding and dilation."""
     ### BEGIN SOLUTION
-    return (n + 2 * p - f) // s + 1
+    def per_axis(value):
+        return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+
+    if isinstance(padding, (tuple, list)) and len(padding) == 4:
+        top, bottom, left, right = padding
+    else:
+        ph, pw = per_axis(padding)
+        top, bottom, left, right = ph, ph, pw, pw
+    sizes = []
+    for n, f, s, d, before, after in zip(in_hw, per_axis(kernel), per_axis(stride), per_axis(dilation),
+                                         (top, left), (bottom, right)):
+        span = d * (f - 1) + 1
+        sizes.append((n + before + after - span) // s + 1)
+    return tuple(sizes)
     ### END SOLUTION
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_output_size", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-assert output_size(6, 3) == 4, "a 6x6 image and a 3x3 kernel give a 4x4 output"
-assert output_size(7, 3, p=1, s=2) == 4
+assert tuple(output_size((6, 6), 3)) == (4, 4), "a 6x6 image and a 3x3 kernel give a 4x4 output"
+assert tuple(output_size((7, 9), (3, 2), stride=2, padding=1)) == (4, 5)
+assert tuple(output_size((10, 10), 3, dilation=2)) == (6, 6), "a 3-tap kernel with dilation 2 covers 5 pixels"
 
 # %% [markdown]
-# ## 2. "Same" padding (2 points)
+# ## 2. The padding for a target output size (2 points)
 #
-# Return `(before, after)`: the zeros to add on each side of an axis of length `n` so that a window
-# of size `f` with stride `s` gives `ceil(n / s)` outputs (TensorFlow's rule). When the total is odd,
-# the extra zero goes **after** (bottom/right).
+# "Same" padding (lecture 02) is one target among many: an encoder may need a layer to give
+# exactly `out_hw` outputs. `same_padding(in_hw, kernel, stride=1, dilation=1, out_hw=None)` returns
+# `(top, bottom, left, right)`: on each axis, the **least** total zero padding for which the
+# (dilated, strided) window gives exactly the target number of outputs, split in two with the
+# extra pixel **after** (bottom, right) when the total is odd. Without `out_hw` the target is
+# TensorFlow's "same" size, `ceil(n / s)` on each axis. `kernel`, `stride`, `dilation` and
+# `out_hw` are ints or `(h, w)` pairs as in question 1; the tests only ask for targets that
+# padding can reach (at least as many outputs as without padding).
 
 # %% nbgrader={"grade": false, "grade_id": "same_padding", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def same_padding(n, f, s=1):
-    """(before, after) zero padding for 'same' output size ceil(n / s)."""
+def same_padding(in_hw, kernel, stride=1, dilation=1, out_hw=None):
+    """(top, bottom, left, right) zero padding giving out_hw outputs (default: 'same', ceil(n / s))."""
     ### BEGIN SOLUTION
-    out = -(-n // s)
-    total = max((out - 1) * s + f - n, 0)
-    return total // 2, total - total // 2
+    def per_axis(value):
+        return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+
+    targets = per_axis(out_hw) if out_hw is not None else tuple(-(-n // s) for n, s in zip(in_hw, per_axis(stride)))
+    pads = []
+    for n, f, s, d, out in zip(in_hw, per_axis(kernel), per_axis(stride), per_axis(dilation), targets):
+        total = max((out - 1) * s + d * (f - 1) + 1 - n, 0)
+        pads += [total // 2, total - total // 2]
+    return tuple(pads)
     ### END SOLUTION
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_same_padding", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-assert tuple(same_padding(5, 3, 1)) == (1, 1)
-assert tuple(same_padding(6, 4, 1)) == (1, 2)
+assert tuple(same_padding((5, 5), 3)) == (1, 1, 1, 1)
+assert tuple(same_padding((6, 6), 4)) == (1, 2, 1, 2), "an odd total: the extra pixel goes after"
+assert tuple(same_padding((6, 6), 3, out_hw=(8, 6))) == (2, 2, 1, 1)
 
 # %% [markdown]
 # ## 3. Convolution, forward pass (4 points)

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -16,148 +16,234 @@
 # %% [markdown]
 # # Assignment 3 — detection essentials
 #
-# Four small functions every detector needs, written in PyTorch: the IoU matrix between two sets
-# of boxes, greedy non-maximum suppression, decoding a YOLO-style grid into boxes, and the average
-# precision of a ranked list of detections.
+# Four functions a modern detector needs, written in PyTorch, each one step beyond what lecture 07
+# and `cnnlab.detection` show: the *generalised* IoU matrix (the overlap measure GIoU losses use),
+# *soft* non-maximum suppression, decoding anchor offsets for a whole batch, and COCO-style
+# average precision over ten IoU thresholds with crowd regions.
 #
 # **Rules**
 # - Boxes are `(x1, y1, x2, y2)` float tensors of shape `(N, 4)`; keep the device and dtype of the
 #   inputs (the grader runs your code in float64, and on a GPU when there is one).
-# - **Do not hard-code sizes**: the hidden tests use other numbers of boxes, grid sizes and classes.
-# - Write the code yourself: calling `cnnlab.detection`, `torchvision` or scikit-learn's metrics
-#   for the function you are asked to write scores no points for it.
+# - **Do not hard-code sizes**: the hidden tests use other numbers of boxes, anchors, images and
+#   thresholds.
+# - Write the code yourself: calling `cnnlab.detection`, `torchvision`, `pycocotools` or
+#   scikit-learn's metrics in an answer scores no points for it. The lecture's IoU, greedy NMS,
+#   single-anchor decoding and AP are good starting points, but none of them answers these
+#   questions as it stands.
 # - Run each test cell; hidden tests check many more random inputs.
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import cnnlab
 device = cnnlab.hello()
 
+import math
 import torch
 
 
 # %% [markdown]
-# ## 1. IoU matrix (3 points)
+# ## 1. Generalised IoU matrix (3 points)
 #
-# `box_iou(a, b)` returns the `(N, M)` matrix of intersection over union between every box of `a`
-# `(N, 4)` and every box of `b` `(M, 4)`. Boxes that do not overlap have IoU 0. No loops needed:
-# broadcast `a[:, None, :]` against `b[None, :, :]`.
+# IoU is 0 for every pair of boxes that do not overlap, however far apart they are, so it gives a
+# box regressor no direction to move in. The generalised IoU (Rezatofighi et al., 2019) subtracts
+# the part of the *hull* — the smallest box enclosing both — that the union does not cover:
+#
+# $$\mathrm{GIoU}(A, B) = \mathrm{IoU}(A, B) - 
+# rac{|\mathrm{hull}(A, B)| - |A \cup B|}{|\mathrm{hull}(A, B)|}.$$
+#
+# It lies in (-1, 1]: 1 for equal boxes, close to -1 for small boxes far apart. `box_giou(a, b)`
+# returns the `(N, M)` matrix for every box of `a` `(N, 4)` against every box of `b` `(M, 4)`.
+# No loops needed: broadcast `a[:, None, :]` against `b[None, :, :]`.
 
-# %% nbgrader={"grade": false, "grade_id": "box_iou", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def box_iou(a, b):
-    """Pairwise IoU of xyxy boxes: (N, 4), (M, 4) -> (N, M)."""
+# %% nbgrader={"grade": false, "grade_id": "box_giou", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def box_giou(a, b):
+    """Pairwise generalised IoU of xyxy boxes: (N, 4), (M, 4) -> (N, M)."""
     ### BEGIN SOLUTION
 
-    lt = torch.maximum(a[:, None, :2], b[None, :, :2])
-    rb = torch.minimum(a[:, None, 2:], b[None, :, 2:])
-    wh = (rb - lt).clamp(min=0)
-    inter = wh[..., 0] * wh[..., 1]
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    return inter / (area_a[:, None] + area_b[None, :] - inter)
+    lo = torch.maximum(a[:, None, :2], b[None, :, :2])
+    hi = torch.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = (hi - lo).clamp(min=0).prod(dim=-1)
+    area_a = (a[:, 2:] - a[:, :2]).prod(dim=-1)
+    area_b = (b[:, 2:] - b[:, :2]).prod(dim=-1)
+    union = area_a[:, None] + area_b[None, :] - inter
+    hull_lo = torch.minimum(a[:, None, :2], b[None, :, :2])
+    hull_hi = torch.maximum(a[:, None, 2:], b[None, :, 2:])
+    hull = (hull_hi - hull_lo).prod(dim=-1)
+    return inter / union - (hull - union) / hull
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_box_iou", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_box_giou", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 a = torch.tensor([[0.0, 0.0, 2.0, 2.0]], dtype=torch.float64)
-b = torch.tensor([[1.0, 1.0, 3.0, 3.0], [5.0, 5.0, 6.0, 6.0]], dtype=torch.float64)
-iou = box_iou(a, b)
-assert iou.shape == (1, 2)
-assert abs(float(iou[0, 0]) - 1 / 7) < 1e-12 and float(iou[0, 1]) == 0.0
+b = torch.tensor([[0.0, 0.0, 2.0, 2.0], [4.0, 0.0, 6.0, 2.0]], dtype=torch.float64)
+giou = box_giou(a, b)
+assert giou.shape == (1, 2)
+assert abs(float(giou[0, 0]) - 1.0) < 1e-12, "a box against itself: GIoU = 1"
+assert float(giou[0, 1]) < 0, "two disjoint boxes: GIoU is negative"
 
 # %% [markdown]
-# ## 2. Greedy non-maximum suppression (3 points)
+# ## 2. Soft non-maximum suppression (3 points)
 #
-# `nms(boxes, scores, iou_threshold)` keeps the highest-scoring box, removes every remaining box
-# whose IoU with it is **greater than** the threshold, and repeats. Return the indices (into the
-# original tensors, dtype `torch.long`) of the kept boxes, by decreasing score.
+# Greedy NMS deletes every box overlapping a better one, which also deletes a second object
+# standing close to the first. Soft-NMS (Bodla et al., 2017, the Gaussian rule) only lowers
+# their scores. `soft_nms(boxes, scores, sigma=0.5, score_threshold=0.001)`:
+#
+# 1. start with the boxes whose score is at least `score_threshold`;
+# 2. pick the remaining box with the highest *current* score (equal scores: the lower index);
+# 3. multiply the current score of every other remaining box by `exp(-IoU² / sigma)`, where IoU
+#    is its (ordinary) IoU with the picked box, and remove those now **below** `score_threshold`;
+# 4. repeat from 2 until no box remains.
+#
+# Return `(indices, kept_scores)`: the indices (into the original tensors, `torch.long`) in the
+# order they were picked, and the current score each had when it was picked.
 
-# %% nbgrader={"grade": false, "grade_id": "nms", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def nms(boxes, scores, iou_threshold):
-    """Indices of the boxes greedy NMS keeps."""
+# %% nbgrader={"grade": false, "grade_id": "soft_nms", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def soft_nms(boxes, scores, sigma=0.5, score_threshold=0.001):
+    """Gaussian soft-NMS: (picked indices, their scores when picked)."""
     ### BEGIN SOLUTION
 
-    order = torch.argsort(scores, descending=True, stable=True)
-    keep = []
-    while order.numel() > 0:
-        best = order[0]
-        keep.append(int(best))
-        overlap = box_iou(boxes[best][None], boxes[order[1:]])[0]
-        order = order[1:][overlap <= iou_threshold]
-    return torch.tensor(keep, dtype=torch.long, device=boxes.device)
+    def iou_with(box, others):
+        lo = torch.maximum(box[:2], others[:, :2])
+        hi = torch.minimum(box[2:], others[:, 2:])
+        inter = (hi - lo).clamp(min=0).prod(dim=-1)
+        area = lambda x: (x[..., 2] - x[..., 0]) * (x[..., 3] - x[..., 1])
+        return inter / (area(box) + area(others) - inter)
+
+    current = scores.clone()
+    alive = (current >= score_threshold).nonzero().flatten()
+    picked, picked_scores = [], []
+    while alive.numel() > 0:
+        best = alive[torch.argmax(current[alive])]  # argmax returns the first (lowest index) maximum
+        picked.append(int(best))
+        picked_scores.append(current[best])
+        alive = alive[alive != best]
+        current[alive] = current[alive] * torch.exp(-iou_with(boxes[best], boxes[alive]) ** 2 / sigma)
+        alive = alive[current[alive] >= score_threshold]
+    kept_scores = torch.stack(picked_scores) if picked_scores else scores.new_zeros(0)
+    return torch.tensor(picked, dtype=torch.long, device=boxes.device), kept_scores
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_nms", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_soft_nms", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 boxes = torch.tensor([[0, 0, 10, 10], [1, 1, 11, 11], [20, 20, 30, 30]], dtype=torch.float64)
 scores = torch.tensor([0.9, 0.8, 0.7], dtype=torch.float64)
-assert nms(boxes, scores, 0.5).tolist() == [0, 2]
+kept, kept_scores = soft_nms(boxes, scores, sigma=0.5, score_threshold=0.1)
+assert kept.tolist()[0] == 0 and abs(float(kept_scores[0]) - 0.9) < 1e-12
+assert 1 in kept.tolist(), "soft-NMS lowers the score of the overlapping box instead of deleting it"
+
 
 # %% [markdown]
-# ## 3. Decoding a YOLO grid (3 points)
+# ## 3. Decoding anchor offsets for a batch (3 points)
 #
-# A grid of shape `(S_h, S_w, 5 + C)` holds, per cell, `[objectness, tx, ty, tw, th, p_0 … p_{C-1}]`:
-# the box centre is at `((col + tx) / S_w · W, (row + ty) / S_h · H)`, its width and height are
-# `tw² · W` and `th² · H` (YOLOv1 predicts square roots), and its score is
-# `objectness · max_c p_c` with label `argmax_c p_c`. Here the image is square: `W = H = image_size`.
-# Return `(boxes (K, 4) xyxy, scores (K,), labels (K,))` for the cells whose score is **strictly
-# above** `score_threshold`, ordered by decreasing score.
+# Lecture 07 decodes the offsets of **one** anchor. A detector head predicts, for every image
+# of a batch and every anchor, four numbers `(tx, ty, tw, th)`. Detectors usually divide them by
+# fixed *box-coder weights* `(wx, wy, ww, wh)` first (Faster R-CNN uses `(10, 10, 5, 5)`). For an
+# anchor with centre `(acx, acy)`, width `aw` and height `ah`:
+#
+# $$c_x = a_{cx} + 
+# rac{t_x}{w_x} a_w,\quad c_y = a_{cy} + 
+# rac{t_y}{w_y} a_h,\quad
+# w = a_w\, e^{t_w / w_w},\quad h = a_h\, e^{t_h / w_h}.$$
+#
+# `decode_anchors(offsets, anchors, weights=(1, 1, 1, 1), image_size=None)` takes `offsets`
+# `(B, A, 4)` and `anchors` `(A, 4)` in xyxy, and returns the boxes `(B, A, 4)` in xyxy. When
+# `image_size = (H, W)` is given, clip the x coordinates to `[0, W]` and the y coordinates to
+# `[0, H]`. No Python loop over images or anchors: broadcast.
 
-# %% nbgrader={"grade": false, "grade_id": "decode_grid", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def decode_grid(grid, image_size, score_threshold=0.0):
-    """Boxes, scores and labels of the cells scoring above the threshold."""
+# %% nbgrader={"grade": false, "grade_id": "decode_anchors", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def decode_anchors(offsets, anchors, weights=(1.0, 1.0, 1.0, 1.0), image_size=None):
+    """Boxes (B, A, 4) xyxy from offsets (B, A, 4) relative to anchors (A, 4)."""
     ### BEGIN SOLUTION
 
-    s_h, s_w = grid.shape[:2]
-    rows = torch.arange(s_h, dtype=grid.dtype, device=grid.device)[:, None].expand(s_h, s_w)
-    cols = torch.arange(s_w, dtype=grid.dtype, device=grid.device)[None, :].expand(s_h, s_w)
-    cx = (cols + grid[..., 1]) / s_w * image_size
-    cy = (rows + grid[..., 2]) / s_h * image_size
-    w = grid[..., 3] ** 2 * image_size
-    h = grid[..., 4] ** 2 * image_size
-    boxes = torch.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], dim=-1).reshape(-1, 4)
-    class_prob, labels = grid[..., 5:].max(dim=-1)
-    scores = (grid[..., 0] * class_prob).reshape(-1)
-    keep = (scores > score_threshold).nonzero().flatten()
-    keep = keep[torch.argsort(scores[keep], descending=True, stable=True)]
-    return boxes[keep], scores[keep], labels.reshape(-1)[keep]
+    w = torch.as_tensor(weights, dtype=offsets.dtype, device=offsets.device)
+    t = offsets / w
+    size = anchors[:, 2:] - anchors[:, :2]
+    centre = anchors[:, :2] + size / 2
+    c = centre + t[..., :2] * size
+    s = size * torch.exp(t[..., 2:])
+    boxes = torch.cat([c - s / 2, c + s / 2], dim=-1)
+    if image_size is not None:
+        height, width = image_size
+        upper = torch.tensor([width, height, width, height], dtype=offsets.dtype, device=offsets.device)
+        boxes = torch.minimum(boxes.clamp(min=0), upper)
+    return boxes
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_decode_grid", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
-grid = torch.zeros(2, 2, 7, dtype=torch.float64)
-grid[0, 1] = torch.tensor([0.9, 0.5, 0.5, 0.5, 0.25, 0.1, 0.9])
-boxes, scores, labels = decode_grid(grid, 64, score_threshold=0.1)
-assert boxes.shape == (1, 4) and labels.tolist() == [1]
+# %% nbgrader={"grade": true, "grade_id": "test_decode_anchors", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+anchors = torch.tensor([[8.0, 8.0, 24.0, 24.0]], dtype=torch.float64)
+boxes = decode_anchors(torch.zeros(2, 1, 4, dtype=torch.float64), anchors)
+assert boxes.shape == (2, 1, 4)
+assert torch.allclose(boxes[1, 0], anchors[0]), "zero offsets give the anchor back"
 
 # %% [markdown]
-# ## 4. Average precision (3 points)
+# ## 4. COCO-style average precision with crowd regions (3 points)
 #
-# Given detection `scores (K,)`, flags `is_tp (K,)` (was each detection a true positive?) and the
-# number of ground-truth objects `num_gt`, rank the detections by decreasing score, compute the
-# precision and recall after each one, replace precision by its envelope (the best precision at
-# any higher recall) and return the area under that curve (VOC's all-point rule) as a float.
+# `coco_ap(boxes, scores, gt_boxes, gt_crowd)` scores the detections of one class in one image.
+# `gt_crowd` `(G,)` marks ground-truth boxes that are *crowd regions* (a group of objects labelled
+# as one box): finding them is not required, and detections inside them are not punished. For
+# each IoU threshold `t` in 0.50, 0.55, …, 0.95 (compute them as `(50 + 5k) / 100`):
+#
+# 1. visit the detections by decreasing score (equal scores: input order);
+# 2. a detection claims the **unclaimed, non-crowd** ground-truth box with the highest IoU
+#    `>= t` (equal IoUs: the lower index) and is a true positive;
+# 3. if it claims none, but for some crowd box `intersection / area of the detection >= t`, it is
+#    **ignored**: left out of the ranking altogether;
+# 4. otherwise it is a false positive;
+# 5. compute precision and recall after each counted detection (recall divides by the number of
+#    non-crowd boxes), and for each recall level `r = k / 100`, `k = 0 … 100`, take the best
+#    precision reached at a recall `>= r` (0 when none reaches it); AP at `t` is their mean.
+#
+# Return the mean of the ten APs as a Python float.
 
-# %% nbgrader={"grade": false, "grade_id": "average_precision", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def average_precision(scores, is_tp, num_gt):
-    """VOC all-point average precision."""
+# %% nbgrader={"grade": false, "grade_id": "coco_ap", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def coco_ap(boxes, scores, gt_boxes, gt_crowd):
+    """COCO-style AP over IoU thresholds 0.50:0.05:0.95, with crowd regions."""
     ### BEGIN SOLUTION
 
-    order = torch.argsort(scores, descending=True, stable=True)
-    tp = is_tp[order].double()
-    ctp, cfp = tp.cumsum(0), (1 - tp).cumsum(0)
-    precision, recall = ctp / (ctp + cfp), ctp / num_gt
-    zero = torch.zeros(1, dtype=torch.float64, device=scores.device)
-    mrec = torch.cat([zero, recall, zero + 1])
-    mpre = torch.cat([zero, precision, zero])
-    for i in range(mpre.numel() - 2, -1, -1):
-        mpre[i] = torch.maximum(mpre[i], mpre[i + 1])
-    return float(((mrec[1:] - mrec[:-1]) * mpre[1:]).sum())
+    lo = torch.maximum(boxes[:, None, :2], gt_boxes[None, :, :2])
+    hi = torch.minimum(boxes[:, None, 2:], gt_boxes[None, :, 2:])
+    inter = (hi - lo).clamp(min=0).prod(dim=-1)
+    area_d = (boxes[:, 2:] - boxes[:, :2]).prod(dim=-1)
+    area_g = (gt_boxes[:, 2:] - gt_boxes[:, :2]).prod(dim=-1)
+    iou = inter / (area_d[:, None] + area_g[None, :] - inter)
+    inside = inter / area_d[:, None]
+    order = torch.argsort(scores, descending=True, stable=True).tolist()
+    crowd = gt_crowd.bool()
+    num_gt = int((~crowd).sum())
+    levels = torch.arange(101, dtype=torch.float64) / 100
+    total = 0.0
+    for k in range(10):
+        t = (50 + 5 * k) / 100
+        free = ~crowd.clone()
+        flags = []
+        for d in order:
+            candidates = torch.where(free & (iou[d] >= t), iou[d], torch.full_like(iou[d], -1.0))
+            g = int(torch.argmax(candidates))
+            if candidates[g] >= 0:
+                free[g] = False
+                flags.append(1.0)
+            elif bool((crowd & (inside[d] >= t)).any()):
+                continue
+            else:
+                flags.append(0.0)
+        if not flags:
+            continue
+        tp = torch.tensor(flags, dtype=torch.float64).cumsum(0)
+        precision = tp / torch.arange(1, len(flags) + 1, dtype=torch.float64)
+        recall = tp / num_gt
+        reached = recall[None, :] >= levels[:, None]
+        best = torch.where(reached, precision[None, :], torch.zeros(1, dtype=torch.float64)).amax(dim=1)
+        total += float(best.mean())
+    return total / 10
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_average_precision", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
-ap = average_precision(torch.tensor([0.9, 0.8, 0.7], dtype=torch.float64), torch.tensor([True, True, True]), 3)
-assert abs(ap - 1.0) < 1e-12, "three correct detections of three objects: AP = 1"
+# %% nbgrader={"grade": true, "grade_id": "test_coco_ap", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+gt = torch.tensor([[0.0, 0.0, 10.0, 10.0], [20.0, 20.0, 30.0, 30.0]], dtype=torch.float64)
+ap = coco_ap(gt.clone(), torch.tensor([0.9, 0.8], dtype=torch.float64), gt, torch.tensor([False, False]))
+assert abs(ap - 1.0) < 1e-12, "two exact detections of two objects: AP = 1 at every threshold"
+crowd_ap = coco_ap(gt.clone(), torch.tensor([0.9, 0.8], dtype=torch.float64), gt, torch.tensor([False, True]))
+assert abs(crowd_ap - 1.0) < 1e-12, "a detection inside a crowd region is ignored, not a false positive"
 
 # %% [markdown]
 # ## 5. Speed versus accuracy (2 points, graded by hand)
