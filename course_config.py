@@ -22,6 +22,7 @@ LECTURES = [
     "notebooks/04_building_a_cnn.ipynb",
     "notebooks/04b_training_practice.ipynb",
     "notebooks/05_architectures.ipynb",
+    "notebooks/05b_what_networks_learn.ipynb",
     "notebooks/06_augmentation_and_transfer.ipynb",
     "notebooks/07_localization_and_detection.ipynb",
     "notebooks/08_beyond_detection.ipynb",
