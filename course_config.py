@@ -119,10 +119,11 @@ if c is not None:
     from cnnlab.course.grader.safe_html import configure as _configure_safe_html
 
     _configure_safe_html(c)
-    # Autograde runs student code in a bubblewrap sandbox kernel (no course directory, no
-    # gradebook, no network, unprivileged, memory/process/file limits); without bwrap a
-    # warning says so and the plain python3 kernel is used.
-    if os.environ.get("CNNLAB_SANDBOX", "auto").lower() != "off":
-        from cnnlab.course.grader.sandbox_kernel import configure as _configure_sandbox
+    # Autograde runs student code only in a bubblewrap sandbox kernel (no course directory, no
+    # gradebook, no network, unprivileged, memory/process/file limits). Without bwrap, autograde
+    # refuses (every notebook fails with the install command); CNNLAB_SANDBOX=off runs it
+    # unsandboxed for a class you trust, with a warning on every autograde. Collect never
+    # follows a student's symbolic link.
+    from cnnlab.course.grader.sandbox_kernel import configure as _configure_sandbox
 
-        _configure_sandbox(c)
+    _configure_sandbox(c)

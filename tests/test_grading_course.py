@@ -15,7 +15,8 @@ import torch
 
 from cnnlab.course.inside import wire
 from cnnlab.course.questions.static import analyse
-from cnnlab.course.grader.student_process import RemoteFunction, StudentProcess, copy_submission
+from cnnlab.course.grader.student_process import RemoteFunction, StudentProcess
+from cnnlab.course.grader.submission_files import copy_submission
 from cnnlab.course.grader.sandbox import INSIDE_MOUNTS, sandbox_command
 from cnnlab.course.grader.recheck import cells_to_run, verify_notebook
 from cnnlab.course.questions import a1

@@ -1,4 +1,4 @@
-"""cnnlab.course.grader.nbgrader_steps.SaveGradesInOneCommit records exactly what nbgrader's SaveAutoGrades records,
+"""cnnlab.course.grader.nbgrader_overrides.SaveGradesInOneCommit records exactly what nbgrader's SaveAutoGrades records,
 in one transaction per notebook."""
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ def _rows(db):
 def test_one_commit_saves_what_nbgrader_saves(tmp_path, monkeypatch):
     from nbgrader.preprocessors import SaveAutoGrades
 
-    from cnnlab.course.grader.nbgrader_steps import SaveGradesInOneCommit
+    from cnnlab.course.grader.nbgrader_overrides import SaveGradesInOneCommit
 
     monkeypatch.setenv("PATH", f"{shutil.os.path.dirname(shutil.sys.executable)}:{shutil.os.environ['PATH']}")
     db, url, resources, source = _gradebook(tmp_path, "gradebook")
@@ -100,7 +100,7 @@ def test_one_commit_saves_what_nbgrader_saves(tmp_path, monkeypatch):
 
 
 def test_a_failure_half_way_keeps_none_of_the_notebooks_grades(tmp_path, monkeypatch):
-    from cnnlab.course.grader.nbgrader_steps import SaveGradesInOneCommit
+    from cnnlab.course.grader.nbgrader_overrides import SaveGradesInOneCommit
 
     monkeypatch.setenv("PATH", f"{shutil.os.path.dirname(shutil.sys.executable)}:{shutil.os.environ['PATH']}")
     db, url, resources, source = _gradebook(tmp_path, "gradebook")
@@ -127,9 +127,10 @@ def test_trusted_verdicts_are_recorded_in_the_same_commit_with_a_note_for_grade(
     needs review). grade reads the note instead of opening the gradebook again."""
     import json
 
-    from cnnlab.course.grader.grade import recorded_path
-    from cnnlab.course.grader.nbgrader_steps import VERDICTS_KEY, SaveGradesInOneCommit
-    from cnnlab.course.grader.recheck import Verdict
+    from cnnlab.course.grader.verdicts import recorded_path
+    from cnnlab.course.grader.nbgrader_overrides import SaveGradesInOneCommit
+    from cnnlab.course.grader.nbgrader_steps import VERDICTS_KEY
+    from cnnlab.course.grader.verdicts import Verdict
 
     monkeypatch.setenv("PATH", f"{shutil.os.path.dirname(shutil.sys.executable)}:{shutil.os.environ['PATH']}")
     db, url, resources, source = _gradebook(tmp_path, "gradebook")

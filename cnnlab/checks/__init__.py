@@ -6,7 +6,7 @@ it differs (shape, dtype, non-finite values, which cells). Nothing here knows a 
 """
 from __future__ import annotations
 
-from .arrays import check_array, shape_hint
+from .arrays import check_array, shape_hint, to_numpy
 from .errors import GradingError, ReferenceUsedError
 
-__all__ = ["GradingError", "ReferenceUsedError", "check_array", "shape_hint"]
+__all__ = ["GradingError", "ReferenceUsedError", "check_array", "shape_hint", "to_numpy"]

@@ -20,7 +20,7 @@ _float64, _errstate = np.float64, np.errstate
 _subtract, _absolute, _multiply, _add, _less_equal = np.subtract, np.absolute, np.multiply, np.add, np.less_equal
 
 
-def _to_numpy(value: Any) -> Any:
+def to_numpy(value: Any) -> Any:
     """Torch tensors (any device) become numpy arrays; everything else is returned unchanged."""
     module = type(value).__module__ or ""
     if module.startswith("torch") and hasattr(value, "detach"):
@@ -171,8 +171,8 @@ def check_array(
     the dtype, the shape's guessed mistake, which cells differ, how large the error is and
     whether it follows a pattern such as a flipped sign or a transpose) and nothing more.
     """
-    expected_arr = _asarray(_to_numpy(expected))
-    got = _to_numpy(got)
+    expected_arr = _asarray(to_numpy(expected))
+    got = to_numpy(got)
     if got is None:
         raise GradingError(f"{what} is None (your function returned None): did you forget `return out`?", kind="none")
     if expected_arr.ndim == 0:

@@ -63,5 +63,10 @@ def load(start: str | Path | None = None) -> ModuleType:
     return module
 
 
-def gradebook_url(course_root: Path) -> str:
-    return f"sqlite:///{Path(course_root) / 'gradebook.db'}"
+def gradebook_url(course_root: Path | None = None) -> str:
+    """The gradebook's database URL, the one place it is decided: the course config's ``DB_URL``
+    (``CNNLAB_DB_URL``, which it also gives nbgrader as ``c.CourseDirectory.db_url``), else
+    ``gradebook.db`` in ``course_root`` (default: the config's ``COURSE_ROOT``), as nbgrader's default."""
+    cfg = load()
+    url = getattr(cfg, "DB_URL", None)
+    return str(url) if url else f"sqlite:///{Path(course_root or cfg.COURSE_ROOT) / 'gradebook.db'}"

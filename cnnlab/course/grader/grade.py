@@ -3,7 +3,7 @@
 ``nbgrader autograde`` still records each submission in the gradebook and renders the
 autograded notebook (the student's feedback), but its Execute step is replaced by
 :class:`~cnnlab.course.grader.nbgrader_steps.TrustedExecute`: the notebook runs once, in the sandbox, and
-:mod:`.verify` decides every graded cell outside the student's process. :func:`apply_verdicts`
+:mod:`.recheck` decides every graded cell outside the student's process. :func:`apply_verdicts`
 then writes that decision over each automatic score (full marks for "passed", 0 otherwise;
 flagged and undecided cells are also marked "needs manual grade" in formgrader). It fails
 closed: any error (nbgrader's, the verifier's, an unreadable notebook, a crash or a timeout of
@@ -16,7 +16,6 @@ import json
 import os
 import random
 import shutil
-import stat
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -28,7 +27,9 @@ from tqdm.auto import tqdm
 
 from .. import config
 from . import turns
-from .recheck import ERROR, Verdict, verify_notebook
+from .recheck import verify_notebook
+from .verdicts import (ERROR, Verdict, clear_trusted_verdicts, read_recorded, read_trusted_verdicts,  # noqa: F401
+                       record_verdicts, recorded_path, source_notebooks, verdicts_path, write_into_cells)
 from .nbgrader_cli import run_nbgrader
 from .submission_files import remove_links
 from ..questions.functions import SEED_ENV, hidden_seed
@@ -64,30 +65,12 @@ class StudentResult:
         return reasons
 
 
-def verdicts_path(course_root: Path, assignment: str, student: str, notebook: str) -> Path:
-    """Where :class:`~cnnlab.course.grader.nbgrader_steps.TrustedExecute` leaves one notebook's verdicts for :func:`grade`."""
-    return Path(course_root) / "verification" / assignment / ".verdicts" / student / f"{notebook}.json"
-
-
-def recorded_path(course_root: Path, assignment: str, student: str, notebook: str) -> Path:
-    """Where :class:`~cnnlab.course.grader.nbgrader_steps.SaveGradesInOneCommit` says that it recorded one notebook's
-    verdicts in the gradebook (with the final verdicts, the changed cells and the notebook's score)."""
-    return verdicts_path(course_root, assignment, student, notebook).with_suffix(".recorded")
-
-
 def submitted_students(course_root: Path, assignment: str) -> list[str]:
     submitted = Path(course_root) / "submitted"
     if not submitted.is_dir():
         return []
     return sorted(d.name for d in submitted.iterdir()
                   if not d.is_symlink() and (d / assignment).is_dir() and not (d / assignment).is_symlink())
-
-
-def gradebook_url(course_root: Path | None = None) -> str:
-    """The gradebook's database URL: the course config's ``DB_URL`` (its ``c.CourseDirectory.db_url``)."""
-    cfg = config.load()
-    url = getattr(cfg, "DB_URL", None)
-    return str(url) if url else config.gradebook_url(Path(course_root or cfg.COURSE_ROOT))
 
 
 def autograde_one(assignment: str, student: str, *, force: bool = False, attempts: int = 6) -> tuple[bool, str]:
@@ -107,10 +90,6 @@ def autograde_one(assignment: str, student: str, *, force: bool = False, attempt
     return False, output[-4000:]
 
 
-def _source_notebooks(course_root: Path, assignment: str) -> list[Path]:
-    return sorted((Path(course_root) / "source" / assignment).glob("*.ipynb"))
-
-
 def sanitize_submission(folder: Path) -> list[str]:
     """Remove symlinks and special files from a submitted folder (nbgrader would follow them); list what was refused.
 
@@ -122,7 +101,7 @@ def sanitize_submission(folder: Path) -> list[str]:
 
 def verify_student(course_root: Path, assignment: str, student: str, cell_timeout: float) -> dict[str, dict]:
     result = {}
-    for source in _source_notebooks(course_root, assignment):
+    for source in source_notebooks(course_root, assignment):
         submitted_dir = Path(course_root) / "submitted" / student / assignment
         result[source.stem] = verify_notebook(assignment, source, submitted_dir / source.name,
                                               cell_timeout=cell_timeout, submission_dir=submitted_dir)
@@ -142,26 +121,6 @@ def _with_retry(fn: Callable[[], Any], attempts: int = 10, on_error: Callable[[]
                 raise
             time.sleep(0.2 + random.random() * (attempt + 1) * 0.3)
     return None
-
-
-def record_verdicts(notebook: Any, verdicts: dict[str, Verdict]) -> list[str]:
-    """Write the trusted verdict over every automatically graded cell of ``notebook``, an nbgrader
-    ``SubmittedNotebook`` in an open gradebook session (the caller commits); ``verdicts`` gains an
-    error verdict for any such cell that has none. Returns the cells whose score changed.
-
-    A cell without a verdict scores 0 and needs review; nothing nbgrader's kernel computed is kept.
-    """
-    changed = []
-    for grade in notebook.grades:
-        if grade.cell.cell_type != "code" or (grade.auto_score is None and grade.name not in verdicts):
-            continue  # a written answer (or a code answer graded by hand) in formgrader
-        verdict = verdicts.setdefault(grade.name, Verdict(grade.name, False, "not verified", ERROR))
-        new = float(grade.max_score) if verdict.passed else 0.0
-        if grade.auto_score is None or float(grade.auto_score) != new:
-            changed.append(f"{notebook.name}/{grade.name}: {grade.auto_score} -> {new}")
-        grade.auto_score = new
-        grade.needs_manual_grade = verdict.needs_review
-    return changed
 
 
 def apply_verdicts(gb: Any, assignment: str, result: StudentResult) -> None:
@@ -190,49 +149,14 @@ def annotate_feedback(course_root: Path, assignment: str, result: StudentResult)
     """Show the trusted verdict in each test cell of the autograded notebook (what feedback renders)."""
     import nbformat
 
-    from .nbgrader_steps import verdict_outputs
-
     folder = Path(course_root) / "autograded" / result.student / assignment
     for notebook, verdicts in result.verdicts.items():
         path = folder / f"{notebook}.ipynb"
         if path.is_symlink() or not path.is_file():
             continue
         nb = nbformat.read(str(path), as_version=4)
-        for cell in nb.cells:
-            gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-            if cell.cell_type != "code" or gid not in verdicts:
-                continue
-            cell.outputs = verdict_outputs(verdicts[gid])
+        write_into_cells(nb, verdicts)
         nbformat.write(nb, str(path))
-
-
-def _read_each_notebook(root: Path, assignment: str, student: str, path_of: Callable[..., Path],
-                        parse: Callable[[Any], Any]) -> dict[str, Any] | None:
-    """``parse`` of the JSON file ``path_of(root, assignment, student, notebook)`` for every source
-    notebook, by notebook name; None if any is missing or unreadable."""
-    found: dict[str, Any] = {}
-    for source in _source_notebooks(root, assignment):
-        try:
-            found[source.stem] = parse(json.loads(path_of(root, assignment, student, source.stem).read_text()))
-        except (OSError, ValueError, TypeError, KeyError, AttributeError):
-            return None
-    return found
-
-
-def _verdicts_from(raw: dict) -> dict[str, Verdict]:
-    return {gid: Verdict(**v) for gid, v in raw.items()}
-
-
-def _read_trusted_verdicts(root: Path, assignment: str, student: str) -> dict[str, dict[str, Verdict]] | None:
-    """The verdicts TrustedExecute wrote for every source notebook, or None if any is missing."""
-    return _read_each_notebook(root, assignment, student, verdicts_path, _verdicts_from)
-
-
-def _read_recorded(root: Path, assignment: str, student: str) -> dict[str, dict] | None:
-    """What SaveGradesInOneCommit recorded for every source notebook, or None if any is missing or unreadable."""
-    return _read_each_notebook(root, assignment, student, recorded_path, lambda raw: {
-        "verdicts": _verdicts_from(raw["verdicts"]), "changed": [str(c) for c in raw["changed"]],
-        "score": float(raw["score"]), "max_score": float(raw["max_score"])})
 
 
 def _take_recorded(res: StudentResult) -> None:
@@ -274,10 +198,6 @@ class _LazyGradebook:
             self._gradebook.close()
 
 
-def _clear_trusted_verdicts(root: Path, assignment: str, student: str) -> None:
-    shutil.rmtree(verdicts_path(root, assignment, student, "x").parent, ignore_errors=True)
-
-
 def usable_cores() -> int:
     """The cores this process may run on (its CPU affinity): ``grade --jobs`` never starts more sandboxes."""
     try:
@@ -291,7 +211,7 @@ def retry_timed_out(root: Path, assignment: str, students: Sequence[str]) -> lis
     a cell or call that timed out (load can cause it); returns those retried."""
     retried = []
     for student in students:
-        verdicts = _read_trusted_verdicts(root, assignment, student) or {}
+        verdicts = read_trusted_verdicts(root, assignment, student) or {}
         if any(v.status == ERROR and "timed out" in v.message for nb in verdicts.values() for v in nb.values()):
             autograde_one(assignment, student, force=True)
             retried.append(student)
@@ -340,11 +260,11 @@ def grade(assignment: str, *, jobs: int = 1, students: Sequence[str] | None = No
     everyone = submitted_students(root, assignment)
     students = list(everyone if students is None else students)
     timeout = float(cfg.CELL_TIMEOUT_S)
-    db_url = gradebook_url(root)
+    db_url = config.gradebook_url(root)
     results = {s: StudentResult(s, True) for s in students}
     for student in students:
         results[student].problems += sanitize_submission(root / "submitted" / student / assignment)
-        _clear_trusted_verdicts(root, assignment, student)
+        clear_trusted_verdicts(root, assignment, student)
     claims = root / "verification" / assignment / ".claims"  # instructor-only, out of every sandbox's reach
     shutil.rmtree(claims, ignore_errors=True)
     claims.mkdir(parents=True)
@@ -360,14 +280,14 @@ def grade(assignment: str, *, jobs: int = 1, students: Sequence[str] | None = No
 
     def finish(student: str) -> StudentResult:
         res = results[student]
-        verdicts = None if student in failed_in_batch else _read_trusted_verdicts(root, assignment, student)
+        verdicts = None if student in failed_in_batch else read_trusted_verdicts(root, assignment, student)
         res.feedback_written = verdicts is not None
         if verdicts is not None:
-            res.recorded = _read_recorded(root, assignment, student)
+            res.recorded = read_recorded(root, assignment, student)
         if verdicts is None:  # alone, with retries while the gradebook is locked
             ok, log = autograde_one(assignment, student, force=True)
             res.log_tail = log
-            verdicts = _read_trusted_verdicts(root, assignment, student) if ok else None
+            verdicts = read_trusted_verdicts(root, assignment, student) if ok else None
             if not ok:
                 res.autograded = False
                 res.problems.append("nbgrader could not autograde this submission (see the log)")

@@ -1,4 +1,19 @@
-"""Start-up time of the instructor's commands: what their processes skip doing.
+"""Every override of a third-party internal that cnnlab.course makes, in one place.
+
+Written against nbgrader 0.9.6, jsonschema 4.26, SQLAlchemy 2.1, nbformat 5.11, nbconvert 7.17
+and IPython 9 (pyproject.toml bounds each below its next major or minor release), and held to
+nbgrader's own behaviour by ``tests/test_nbgrader_contract.py``, which runs part of nbgrader's
+test suite (gradebook, SaveAutoGrades, collect) with these overrides applied.
+
+* :class:`SafeCollect`: ``nbgrader collect`` that never follows a student's symbolic link;
+* :class:`SaveGradesInOneCommit`: SaveAutoGrades with one gradebook commit per notebook (its
+  per-cell ``session.commit`` made a flush) and the trusted verdicts written in the same commit;
+* :func:`autograde_steps`: nbgrader's default autograde preprocessors with the trusted steps
+  substituted, so a new nbgrader step is kept (or the mismatch named) instead of dropped;
+* :func:`skip_iri_grammars`, :func:`check_each_schema_once`, :func:`one_engine_per_database`:
+  start-up and per-notebook costs of the instructor's commands (below).
+
+Start-up time of the instructor's commands: what their processes skip doing.
 
 jsonschema (which nbformat and nbgrader use to validate notebooks) imports ``rfc3987_syntax``
 when it is installed (``jsonschema[format-nongpl]``, pulled in by jupyter-events), and that
@@ -20,7 +35,9 @@ gives every gradebook of a ``grade`` process the same engine, which checks the t
 """
 from __future__ import annotations
 
+import functools
 import json
+import os
 import sys
 from typing import Any
 
@@ -73,6 +90,8 @@ def one_engine_per_database() -> None:
     engines: dict[str, Any] = {}
 
     def create_engine(url: Any, **kwargs: Any) -> Any:
+        if _in_memory(url):  # each in-memory gradebook is its own database: never share it
+            return create(url, **kwargs)
         key = json.dumps([str(url), sorted((k, repr(v)) for k, v in kwargs.items())])
         if key not in engines:
             engines[key] = create(url, **kwargs)
@@ -83,13 +102,157 @@ def one_engine_per_database() -> None:
     checked: list[Any] = []  # engines whose tables exist
 
     def create_all_once(bind: Any, **kwargs: Any) -> None:
-        if not any(bind is engine for engine in checked):
+        if _in_memory(getattr(bind, "url", "")) or not any(bind is engine for engine in checked):
             create_all(bind=bind, **kwargs)
             checked.append(bind)
 
     create_engine.one_per_database = True  # type: ignore[attr-defined]
     api.create_engine = create_engine
     metadata.create_all = create_all_once  # type: ignore[method-assign]
+
+
+def _in_memory(url: Any) -> bool:
+    """True for an SQLite URL without a file (``sqlite://``, ``sqlite:///:memory:``)."""
+    text = str(url)
+    return text.startswith("sqlite") and (text.rstrip("/") in ("sqlite:", "sqlite:/") or ":memory:" in text
+                                          or "mode=memory" in text)
+
+
+# nbgrader's autograde steps that the trusted run replaces, and the one it leaves out.
+TRUSTED_STEPS = {
+    "nbgrader.preprocessors.execute.Execute": "cnnlab.course.grader.nbgrader_steps.TrustedExecute",
+    "nbgrader.preprocessors.saveautogrades.SaveAutoGrades": "cnnlab.course.grader.nbgrader_overrides.SaveGradesInOneCommit",
+}
+REFUSED_STEPS = {"nbgrader.preprocessors.execute.Execute": "cnnlab.course.grader.nbgrader_steps.RefuseUnsandboxed"}
+# The final metadata check: the sanitize pass just before has checked the metadata (after restoring
+# the locked cells) and nothing in the trusted run changes it again (28 ms a student).
+LEFT_OUT_STEPS = ("nbgrader.preprocessors.checkcellmetadata.CheckCellMetadata",)
+
+
+def autograde_steps(replace: dict[str, str], leave_out: tuple[str, ...] = ()) -> list[str]:
+    """nbgrader's default ``Autograde.autograde_preprocessors``, as dotted names, with the steps of
+    ``replace`` substituted and those of ``leave_out`` removed.
+
+    Raises RuntimeError naming the installed nbgrader when a step to replace is not in its
+    list (a new nbgrader changed its steps: look at them before grading).
+    """
+    import nbgrader
+    from nbgrader.converters.autograde import Autograde
+
+    default = [f"{cls.__module__}.{cls.__qualname__}" for cls in Autograde().autograde_preprocessors]
+    missing = [name for name in (*replace, *leave_out) if name not in default]
+    if missing:
+        raise RuntimeError(f"nbgrader {nbgrader.__version__}'s autograde steps are {default}; cnnlab.course "
+                           f"replaces {missing}, which are not among them: check nbgrader_overrides against it")
+    return [replace.get(name, name) for name in default if name not in leave_out]
+
+
+@functools.cache
+def _safe_collect() -> type:
+    """Define :class:`SafeCollect` on first use (this module is imported before nbgrader, see
+    :func:`before_nbgrader`, so nothing here imports nbgrader at import time)."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from nbgrader.exchange.default.collect import ExchangeCollect
+
+    from .submission_files import copy_submission
+
+    class SafeCollect(ExchangeCollect):
+        """``nbgrader collect`` that never follows a link in the exchange's inbound folder (which
+        students write).
+
+        Stock collect copies with ``shutil.copytree``, which follows symbolic links: a link to
+        ``source/``, the gradebook or another student's folder would be collected as its content.
+        Here the submission's regular files (no links, devices, FIFOs or sockets; files opened with
+        ``O_NOFOLLOW``) are first copied into a private folder with their modes, and nbgrader's own
+        ``do_copy`` then copies that folder: its ignore/include patterns, file and folder size limits
+        and ``groupshared`` permissions apply exactly as they do without this class.
+        """
+
+        def do_copy(self, src: str, dest: str, log: object = None) -> None:
+            if os.path.islink(src):
+                self.log.warning("Refused to collect %s: the submission folder is a symbolic link", src)
+                return
+            with tempfile.TemporaryDirectory(prefix="cnnlab-collect-") as tmp:
+                private = Path(tmp) / "submission"
+                private.mkdir()
+                for refused in copy_submission(Path(src), private, keep_modes=True):
+                    self.log.warning("Refused while collecting %s: %s", src, refused)
+                shutil.copystat(src, private, follow_symlinks=False)
+                super().do_copy(str(private), dest, log)
+
+    SafeCollect.__module__ = __name__
+    SafeCollect.__qualname__ = "SafeCollect"
+    return SafeCollect
+
+
+@functools.cache
+def _save_grades_in_one_commit() -> type:
+    """Define :class:`SaveGradesInOneCommit` on first use (nbgrader is imported late, see above)."""
+    from dataclasses import asdict
+
+    from nbgrader.api import Gradebook
+    from nbgrader.preprocessors import SaveAutoGrades
+
+    from .nbgrader_steps import VERDICTS_KEY
+    from .verdicts import record_verdicts, write_json
+
+    class SaveGradesInOneCommit(SaveAutoGrades):
+        """nbgrader's SaveAutoGrades, writing a notebook's grades, comments and trusted verdicts in one
+        transaction.
+
+        SaveAutoGrades commits twice per graded cell, and each commit of the SQLite gradebook waits
+        for the disk: a quarter of an autograding process's time under ``grade`` (measured). Here
+        the per-cell commits only flush (so later queries see the rows); then the verdicts that
+        :class:`TrustedExecute` left in the resources are written over the scores
+        (:func:`~cnnlab.course.grader.grade.record_verdicts`: a graded cell without a verdict scores 0 and
+        needs review), and everything is committed once. If anything fails on the way, nothing of
+        the notebook is kept and nbgrader reports the submission as failed, which ``grade`` turns
+        into "needs review". After the commit, a note for ``grade`` says what was recorded
+        (:func:`~cnnlab.course.grader.grade.recorded_path`); without it, ``grade`` records the verdicts itself.
+        """
+
+        def preprocess(self, nb: Any, resources: dict) -> tuple[Any, dict]:
+            info = resources["nbgrader"]
+            self.notebook_id, self.assignment_id = info["notebook"], info["assignment"]
+            self.student_id, self.db_url = info["student"], info["db_url"]
+            trusted = resources.get(VERDICTS_KEY)
+            verdicts = None if trusted is None else trusted["verdicts"]
+            self.gradebook = Gradebook(self.db_url)
+            with self.gradebook:
+                session = self.gradebook.db
+                session.commit = session.flush  # what _add_score and _add_comment call after each cell
+                try:
+                    nb, resources = super(SaveAutoGrades, self).preprocess(nb, resources)  # the cells, as nbgrader
+                    if verdicts is not None:
+                        submitted = self.gradebook.find_submission_notebook(
+                            self.notebook_id, self.assignment_id, self.student_id)
+                        changed = record_verdicts(submitted, verdicts)
+                finally:
+                    del session.commit
+                session.commit()
+                if verdicts is not None:
+                    note = {"verdicts": {gid: asdict(v) for gid, v in verdicts.items()}, "changed": changed,
+                            "score": float(submitted.score), "max_score": float(submitted.max_score)}
+            if verdicts is not None:
+                write_json(trusted["note"], note)
+            return nb, resources
+
+    SaveGradesInOneCommit.__module__ = __name__
+    SaveGradesInOneCommit.__qualname__ = "SaveGradesInOneCommit"
+    return SaveGradesInOneCommit
+
+
+def __getattr__(name: str) -> Any:
+    """``SafeCollect`` and ``SaveGradesInOneCommit`` are made on first access (nbgrader's configuration
+    names them by their dotted paths)."""
+    if name == "SafeCollect":
+        return _safe_collect()
+    if name == "SaveGradesInOneCommit":
+        return _save_grades_in_one_commit()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def before_nbgrader() -> None:

@@ -11,7 +11,7 @@ locks (read-only set-up cells) are taken from the instructor's source, as nbgrad
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,37 +22,8 @@ from cnnlab.course.questions.spec import GradedCheck, graded_cells, uses_torch
 from cnnlab.course.questions.static import analyse
 
 from .submission_files import MAX_FILE_BYTES
+from .verdicts import ERROR, FAILED, FLAGGED, PASSED, Verdict  # noqa: F401 - PASSED, FAILED re-exported
 from .student_process import RemoteFunction, StudentCrashed, StudentProcess
-
-
-PASSED, FAILED, FLAGGED, ERROR = "passed", "failed", "flagged", "error"
-
-
-@dataclass
-class Verdict:
-    """The trusted grader's decision on one graded test cell.
-
-    ``status``: passed, failed (a wrong answer: 0), flagged (the static analysis could not
-    decide: 0 until an instructor reviews it) or error (the grader could not decide: 0, needs
-    review). Only ``passed`` earns the cell's points.
-    """
-
-    grade_id: str
-    passed: bool
-    message: str = ""
-    status: str = ""
-    # the static analysis's advice for the instructor (cell, line, reason): never a score on its own
-    notes: list[str] = field(default_factory=list)
-    review: bool = False  # a passed answer whose own code the analysis could not clear: points kept, reviewed
-
-    def __post_init__(self) -> None:
-        if not self.status:
-            self.status = PASSED if self.passed else FAILED
-        self.passed = self.status == PASSED
-
-    @property
-    def needs_review(self) -> bool:
-        return self.status in (FLAGGED, ERROR) or self.review
 
 
 def _nbgrader_meta(cell: Any) -> dict:

@@ -11,9 +11,8 @@ def scores_table(course_root: Path, course_id: str, assignment: str) -> tuple[li
     """(question columns, their max scores, rows [student, score per question..., total])."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    from .grade import gradebook_url
 
-    with Gradebook(gradebook_url(course_root), course_id=course_id) as gb:
+    with Gradebook(config.gradebook_url(course_root), course_id=course_id) as gb:
         a = gb.find_assignment(assignment)
         columns, maxima, cells = [], [], []
         for nb in a.notebooks:

@@ -88,20 +88,26 @@ def configure(c: Any) -> bool:
     (under ``grade``, ``CNNLAB_TRUSTED_AUTOGRADE=1``) :class:`cnnlab.course.grader.nbgrader_steps.TrustedExecute`
     in place of nbgrader's Execute.
 
-    Returns False (no sandboxed kernel) when opted out or bwrap is missing; ``grade`` then refuses
-    to run, and other nbgrader commands need no kernel.
+    Returns False (no sandboxed kernel) when opted out (autograde then warns loudly) or bwrap is
+    missing: ``grade`` then refuses to run, and so does stock ``nbgrader autograde``
+    (:class:`~cnnlab.course.grader.nbgrader_steps.RefuseUnsandboxed` fails every notebook with the
+    install command); other nbgrader commands need no kernel.
     """
-    c.ExchangeFactory.collect = "cnnlab.course.grader.safe_collect.SafeCollect"
+    from .nbgrader_overrides import LEFT_OUT_STEPS, REFUSED_STEPS, TRUSTED_STEPS, autograde_steps
+
+    c.ExchangeFactory.collect = "cnnlab.course.grader.nbgrader_overrides.SafeCollect"
     if os.environ.get("CNNLAB_TRUSTED_AUTOGRADE") == "1":  # set by `grade`: one trusted run replaces Execute
-        # nbgrader's own list, Execute replaced, and SaveAutoGrades by the same step with one commit per
-        # notebook. Its final CheckCellMetadata is left out: the sanitize pass just before has checked
-        # the metadata (after restoring the locked cells), and nothing here changes it again (a
-        # student's code never touches the notebook); it cost 28 ms a student.
-        c.Autograde.autograde_preprocessors = [
-            "cnnlab.course.grader.nbgrader_steps.TrustedExecute", "nbgrader.preprocessors.IgnorePattern",
-            "nbconvert.preprocessors.ClearMetadataPreprocessor", "nbgrader.preprocessors.LimitOutput",
-            "cnnlab.course.grader.nbgrader_steps.SaveGradesInOneCommit", "nbgrader.preprocessors.AssignLatePenalties"]
-    if opted_out() or not shutil.which("bwrap"):
+        # nbgrader's own list with Execute and SaveAutoGrades replaced by the trusted steps
+        c.Autograde.autograde_preprocessors = autograde_steps(TRUSTED_STEPS, LEFT_OUT_STEPS)
+    if opted_out():
+        if "autograde" in sys.argv:
+            print("WARNING: CNNLAB_SANDBOX=off: nbgrader autograde runs every student's code WITHOUT the "
+                  "sandbox, as you, with your files and the gradebook in reach.", file=sys.stderr)
+        return False
+    if not shutil.which("bwrap"):
+        # Stock `nbgrader autograde` (formgrader's button, the CLI) would run student code in a plain
+        # kernel: every notebook fails with the reason instead (RefuseUnsandboxed).
+        c.Autograde.autograde_preprocessors = autograde_steps(REFUSED_STEPS)
         return False
     install_kernelspec()
     c.Execute.kernel_name = KERNEL_NAME

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import config
+from .student_notebooks import is_solution
 
 # Runtime dependencies of the instructor's install that students do not need.
 INSTRUCTOR_ONLY_DEPENDENCIES = ("threadpoolctl",)
@@ -42,7 +43,6 @@ NOT_IN_THE_WHEEL = ("__pycache__", "*.pyc", "*.egg-info")
 # hidden cases' switch, and the instructor package.
 FORBIDDEN_TEXT = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "hidden=True",
                   "cnnlab.course")
-SOLUTION_TAG = "solution"
 _STUB_CALLS = ("NotImplementedError",)
 
 
@@ -163,7 +163,7 @@ def scan_notebook(nb: dict, where: str, forbidden: set[str], *, allow_stubs: boo
         source = cell.get("source", "")
         source = "".join(source) if isinstance(source, list) else source
         label = f"{where} cell {index + 1}"
-        if SOLUTION_TAG in (cell.get("metadata", {}).get("tags") or []):
+        if is_solution(cell):
             found.append(Finding(label, "is tagged 'solution'"))
         if cell.get("cell_type") == "code":
             found += scan_source(source, label, forbidden, allow_stubs=allow_stubs)
@@ -263,19 +263,10 @@ def build_wheel(repo_root: Path, out: Path) -> Path:
 
 def write_lectures(repo_root: Path, lectures: Iterable[str], out: Path) -> list[Path]:
     """Student versions of the lectures (solution cells dropped, outputs cleared) and their figures."""
-    import nbformat
-
-    from .student_notebooks import student_version
+    from .student_notebooks import write_student_version
 
     out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for rel in lectures:
-        src = repo_root / rel
-        nb = nbformat.read(src, as_version=4)
-        nb.metadata.pop("jupytext", None)  # students get the notebook only, not the paired text source
-        dst = out / src.name
-        nbformat.write(student_version(nb), dst)
-        written.append(dst)
+    written = [write_student_version(repo_root / rel, out) for rel in lectures]
     img = repo_root / "img"
     if img.is_dir():
         shutil.copytree(img, out.parent / "img", dirs_exist_ok=True,

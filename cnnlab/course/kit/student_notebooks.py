@@ -14,7 +14,8 @@ import nbformat
 SOLUTION_TAG = "solution"
 
 
-def _is_solution(cell: nbformat.NotebookNode) -> bool:
+def is_solution(cell: dict) -> bool:
+    """True for a cell tagged ``solution`` (a lecture exercise's worked answer)."""
     return SOLUTION_TAG in (cell.get("metadata", {}).get("tags") or [])
 
 
@@ -25,7 +26,7 @@ def student_version(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     out = copy.deepcopy(nb)
     cells = []
     for cell in out.cells:
-        if _is_solution(cell):
+        if is_solution(cell):
             continue
         if cell.get("cell_type") == "code":
             cell["outputs"] = []
@@ -38,7 +39,7 @@ def student_version(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 def write_student_version(src: str | Path, dst: str | Path) -> Path:
     """Read the notebook ``src`` (.ipynb), write its student version to ``dst``; return ``dst``.
 
-    ``dst`` may be a directory, in which case the file keeps its name. Parent directories are
+    The jupytext pairing is dropped (students get the notebook, not its text source). ``dst`` may be a directory, in which case the file keeps its name. Parent directories are
     created. Writing onto ``src`` itself is refused (it would destroy the solutions).
     """
     src, dst = Path(src), Path(dst)
@@ -49,6 +50,7 @@ def write_student_version(src: str | Path, dst: str | Path) -> Path:
     if dst.resolve() == src.resolve():
         raise ValueError(f"refusing to overwrite the source notebook {src} with its student version")
     nb = nbformat.read(src, as_version=4)
+    nb.metadata.pop("jupytext", None)
     dst.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(student_version(nb), dst)
     return dst

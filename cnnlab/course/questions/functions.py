@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from cnnlab.checks.arrays import _to_numpy, check_array
+from cnnlab.checks import check_array, to_numpy
 from cnnlab.checks.errors import GradingError, ReferenceUsedError
-from cnnlab.course.inside.worker import reseed
+from cnnlab.session import seed_everything
 
 from .forbidden import Ref, forbid
 
@@ -68,7 +68,7 @@ def random_cases(generator: Callable[[np.random.Generator], Any], n: int, seed: 
 
 
 def _describe_value(value: Any) -> str:
-    value = _to_numpy(value) if not isinstance(value, np.ndarray) else value
+    value = to_numpy(value) if not isinstance(value, np.ndarray) else value
     if isinstance(value, np.ndarray):
         return f"shape {tuple(value.shape)}"
     if isinstance(value, dict):
@@ -83,7 +83,7 @@ def describe_case(fn: Callable[..., Any], case: Case) -> str:
         items = list(bound.arguments.items())
     except (TypeError, ValueError):
         items = [(f"arg{i}", a) for i, a in enumerate(case.args)] + list(case.kwargs.items())
-    return ", ".join(f"{k} {_describe_value(v)}" if hasattr(_to_numpy(v), "shape") else f"{k}={_describe_value(v)}"
+    return ", ".join(f"{k} {_describe_value(v)}" if hasattr(to_numpy(v), "shape") else f"{k}={_describe_value(v)}"
                      for k, v in items)
 
 
@@ -124,7 +124,7 @@ def _devices(devices: str | Sequence[str], cases: Sequence[Case]) -> list[str]:
 
 
 def _same_inputs(before: Any, after: Any) -> bool:
-    b, a = _to_numpy(before), _to_numpy(after)
+    b, a = to_numpy(before), to_numpy(after)
     if isinstance(b, np.ndarray):
         return isinstance(a, np.ndarray) and b.shape == a.shape and bool(((b == a) | ((b != b) & (a != a))).all())
     if isinstance(b, (list, tuple)):
@@ -180,7 +180,7 @@ def check_function(
                     args_after, kwargs_after = tuple(after[0]), after[1]
                     log = None
                 else:
-                    reseed()
+                    seed_everything(0, with_torch=False)  # as the sandbox's worker does before each call
                     with forbid(forbidden) as log:
                         got = student_fn(*args, **kwargs)
                     args_after, kwargs_after = args, kwargs

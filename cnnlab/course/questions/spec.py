@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import functools
 import importlib
+import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-# assignment id -> module with GRADED_CELLS
-ASSIGNMENT_MODULES = {
-    "a1_conv_from_scratch": "cnnlab.course.questions.a1",
-    "a2_blocks_and_budget": "cnnlab.course.questions.a2",
-    "a3_detection": "cnnlab.course.questions.a3",
-}
+def questions_module(assignment: str) -> str | None:
+    """The module holding an assignment's ``GRADED_CELLS``, named after its id's prefix
+    (``a1_conv_from_scratch`` -> ``cnnlab.course.questions.a1``), or None if there is none:
+    adding an assignment is its line in course_config.py, its source notebook and this module."""
+    name = f"{__package__}.{assignment.split('_', 1)[0]}"
+    return name if assignment and importlib.util.find_spec(name) is not None else None
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ class GradedCheck:
 
 def graded_cells(assignment: str) -> dict[str, GradedCheck]:
     """The out-of-band checks of an assignment ({} for an assignment without a module)."""
-    module_name = ASSIGNMENT_MODULES.get(assignment)
+    module_name = questions_module(assignment)
     if module_name is None:
         return {}
     return dict(importlib.import_module(module_name).GRADED_CELLS)
@@ -43,7 +44,7 @@ def graded_cells(assignment: str) -> dict[str, GradedCheck]:
 def uses_torch(assignment: str) -> bool:
     """Whether the assignment's notebook needs torch (its module's ``USES_TORCH``, True by default):
     a numpy-only assignment's sandbox does not load it."""
-    module_name = ASSIGNMENT_MODULES.get(assignment)
+    module_name = questions_module(assignment)
     return module_name is None or bool(getattr(importlib.import_module(module_name), "USES_TORCH", True))
 
 
