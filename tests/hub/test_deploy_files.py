@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import sys
 import zipfile
 from email.parser import Parser
 from pathlib import Path
@@ -102,29 +103,147 @@ def test_dockerfile_installs_the_student_kit(student_kit: Path):
     assert not any(canonicalize_name(r.name) == "cnnlab" for reqs in installed.values() for r in reqs)
 
 
-def test_values_yaml_parses_into_a_class_deployment():
-    values = yaml.safe_load((DEPLOY / "values.yaml").read_text())
+def _values() -> dict:
+    return yaml.safe_load((DEPLOY / "values.yaml").read_text())
+
+
+def _schema_keys() -> tuple[str, dict[str, bool]]:
+    """(chart version, {key path: free-form below}) from the list z2jh_keys.py wrote from the chart's schema."""
+    text = (DEPLOY / "z2jh-4.4.0-keys.txt").read_text()
+    version = re.search(r"chart (\S+) \(JupyterHub (\S+)\)", text)
+    keys = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            keys[line.removesuffix(" *")] = line.endswith(" *")
+    return version.group(1) + "/" + version.group(2), keys
+
+
+def test_values_yaml_uses_only_keys_of_the_chart_schema():
+    version, keys = _schema_keys()
+    assert version == "4.4.0/5.5.0"
+    assert "--version 4.4.0" in (DEPLOY / "values.yaml").read_text()  # the documented install uses that chart
+
+    def walk(node, prefix=""):
+        for key, value in node.items():
+            path = prefix + key
+            assert path in keys, f"{path} is not a key of the chart's values schema (4.4.0)"
+            if isinstance(value, dict) and not keys[path]:
+                walk(value, path + ".")
+
+    walk(_values())
+    # the chart rejects hub.loadGroups (issue 24): groups go through hub.config.JupyterHub.load_groups
+    assert "hub.loadGroups" not in keys
+
+
+def test_image_runs_the_charts_jupyterhub():
+    _, hub_version = _schema_keys()[0].split("/")
+    runs = " ".join(args for word, args in _instructions(DEPLOY / "Dockerfile") if word == "RUN")
+    assert f"jupyterhub=={hub_version}" in runs
+    assert "labextension disable" not in runs and "extension disable" not in runs  # nothing locked at sys-prefix
+
+
+class _Group:
+    def __init__(self, name):
+        self.name = name
+
+
+class _Spawner:
+    def __init__(self, uid: int, groups: list[str]):
+        self.user = type("User", (), {"id": uid, "groups": [_Group(g) for g in groups]})()
+        self.environment = {"CNNLAB_EXCHANGE": "/srv/nbgrader/exchange"}
+        # the chart's volumes: the home volume (a dictionary, as chart 4.x writes it) and ours
+        self.volumes = {"volume-{username}": {"name": "volume-{username}", "persistentVolumeClaim": {}},
+                        "nbgrader-exchange": {"name": "nbgrader-exchange"}}
+        self.volume_mounts = {"volume-{username}": {"name": "volume-{username}", "mountPath": "/home/jovyan"}}
+
+
+def test_values_yaml_per_group_settings():
+    import types
+
+    values = _values()
     single = values["singleuser"]
     assert single["image"]["name"] and single["image"]["tag"]
     assert single["defaultUrl"] == "/lab/tree/lectures"
-    assert single["memory"]["limit"]
     assert values["cull"]["enabled"] is True and values["cull"]["timeout"] > 0
-    mounts = {m["mountPath"]: m["name"] for m in single["storage"]["extraVolumeMounts"]}
-    assert mounts["/srv/nbgrader/exchange"] == "nbgrader-exchange"
+    # the chart's way: dictionaries keyed by name (merged with the chart's, the home volume stays)
+    assert single["storage"]["extraVolumes"]["nbgrader-exchange"]["persistentVolumeClaim"]["claimName"] == \
+        "nbgrader-exchange"
+    assert single["storage"]["extraVolumeMounts"]["nbgrader-exchange"]["mountPath"] == "/srv/nbgrader/exchange"
     assert single["extraEnv"]["CNNLAB_EXCHANGE"] == "/srv/nbgrader/exchange"
-    gpu = [p for p in values["custom"]["studentProfiles"]
-           if "nvidia.com/gpu" in p.get("kubespawner_override", {}).get("extra_resource_limits", {})]
-    assert len(gpu) == 1
-    instructor = values["custom"]["instructorProfile"]["kubespawner_override"]
-    assert "secretKeyRef" in instructor["environment"]["CNNLAB_DB_URL"]["valueFrom"]
-    assert "formgrader" in " ".join(instructor["cmd"])
-    assert "profile_list" in values["hub"]["extraConfig"]["cnnlab-profiles"]
-    compile(values["hub"]["extraConfig"]["cnnlab-profiles"], "cnnlab-profiles", "exec")
-    assert set(values["hub"]["loadGroups"]) == {"instructors", "students"}
+    assert single["extraEnv"]["JUPYTER_CONFIG_PATH"].startswith("/etc/cnnlab/jupyter/students:")
+    assert [p for p in single["profileList"] if "nvidia.com/gpu" in
+            p.get("kubespawner_override", {}).get("extra_resource_limits", {})]
+    groups = values["hub"]["config"]["JupyterHub"]["load_groups"]
+    assert set(groups) == {"instructors", "students"}
+    assert values["hub"]["config"]["Authenticator"]["admin_users"] == []
+    assert values["hub"]["loadRoles"]["instructor"]["groups"] == ["instructors"]
+    assert not [s for s in values["hub"]["loadRoles"]["instructor"]["scopes"] if s.startswith(("admin:", "access:"))]
+
+    # hub.extraConfig runs as the chart's hub runs it: with z2jh.get_config reading custom:
+    fake = types.ModuleType("z2jh")
+
+    def get_config(key, default=None):
+        node = values
+        for part in key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return default
+            node = node[part]
+        return node
+
+    fake.get_config = get_config
+    namespace = {"c": types.SimpleNamespace(KubeSpawner=types.SimpleNamespace())}
+    sys.modules["z2jh"] = fake
+    try:
+        exec(compile(values["hub"]["extraConfig"]["cnnlab-groups"], "cnnlab-groups", "exec"), namespace)
+    finally:
+        del sys.modules["z2jh"]
+    hook = namespace["c"].KubeSpawner.pre_spawn_hook
+    custom = values["custom"]["cnnlab"]
+    student, other, teacher = _Spawner(7, ["students"]), _Spawner(8, ["students"]), _Spawner(3, ["instructors"])
+    for spawner in (student, other, teacher):
+        hook(spawner)
+    assert len({s.uid for s in (student, other, teacher)}) == 3 and student.uid == custom["uidBase"] + 7
+    assert student.gid == student.fs_gid == custom["studentGid"] and teacher.gid == custom["instructorGid"]
+    assert student.environment["JUPYTER_CONFIG_PATH"].split(":")[0].endswith("/students")
+    assert teacher.environment["JUPYTER_CONFIG_PATH"].split(":")[0].endswith("/instructors")
+    assert "CNNLAB_DB_URL" not in student.environment and "cnnlab-course" not in student.volumes
+    assert teacher.environment["CNNLAB_COURSE_ROOT"] == custom["courseRoot"]
+    assert teacher.environment["CNNLAB_EXCHANGE"] == "/srv/nbgrader/exchange"  # kept, not replaced
+    assert ":" not in teacher.environment["CNNLAB_DB_URL"].split("//")[1].split("@")[0]  # no password in the URL
+    assert teacher.environment["PGPASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "cnnlab-gradebook"
+    assert set(teacher.volumes) == {"volume-{username}", "nbgrader-exchange", "cnnlab-course"}  # home kept
+    assert teacher.volume_mounts["cnnlab-course"]["mountPath"] == custom["courseRoot"]
 
     claims = {d["metadata"]["name"]: d for d in yaml.safe_load_all((DEPLOY / "k8s-volumes.yaml").read_text())}
     for volume in ("nbgrader-exchange", "cnnlab-course"):
         assert claims[volume]["spec"]["accessModes"] == ["ReadWriteMany"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("group, formgrader", [("students", False), ("instructors", True)])
+def test_group_config_switches_formgrader(tmp_path: Path, group: str, formgrader: bool):
+    """The image's configuration (deploy/jupyter -> /etc/cnnlab/jupyter), read by this virtual
+    environment's Jupyter exactly as a pod's server reads it (JUPYTER_CONFIG_PATH)."""
+    import shutil
+    import subprocess
+    import sys as _sys
+
+    shutil.copytree(DEPLOY / "jupyter", tmp_path / "jupyter")
+    env = {**__import__("os").environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "home"),
+           "JUPYTER_CONFIG_PATH": f"{tmp_path / 'jupyter' / group}:{tmp_path / 'jupyter' / 'all'}"}
+    code = ("from jupyter_server.serverapp import ServerApp\n"
+            "app = ServerApp(); app.load_config_file()\n"
+            "print(app.jpserver_extensions.get('nbgrader.server_extensions.formgrader', True))\n"
+            "print(app.tornado_settings.get('headers', {}).get('Content-Security-Policy'))\n")
+    out = subprocess.run([_sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    enabled, csp = out.stdout.split("\n")[:2]
+    assert enabled == str(formgrader), out.stdout + out.stderr
+    assert csp == ("frame-ancestors 'self'" if formgrader else "None")
+    labs = subprocess.run([str(Path(_sys.executable).parent / "jupyter"), "labextension", "list"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    disabled = labs.stdout + labs.stderr
+    for plugin in ("@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment"):
+        assert (plugin in disabled.split("Disabled extensions:")[-1]) == (not formgrader), disabled
 
 
 def test_hub_config_compiles():
