@@ -22,7 +22,7 @@ __all__ = ["BUG_SYMPTOMS", "BUG_CAUSES", "check_he_std", "check_lr_tenfold", "ch
            "check_batchnorm_forward", "check_batchnorm_backward"]
 
 BUG_SYMPTOMS = (
-    "1. One batch, 100 steps: the loss falls a little for a few steps, then climbs far above where it started.",
+    "1. One batch, 100 steps: the loss hardly falls, then climbs far above where it started.",
     "2. One batch: the loss reaches 0.001. All the data: the training loss stays at 2.30 and the validation "
     "accuracy at 10%.",
     "3. From the very first step, on one batch too, the loss sits at 2.303 and the first layer's weight gradient "
@@ -96,13 +96,12 @@ def _lr_runs(lr: float, epochs: int = 3) -> tuple[float, ...]:
 
 
 @self_check(
-    hints=("Look at the range test's curves: is 0.5 about a tenth of the learning rate of the lowest loss, or "
-           "near the lowest point itself?",
-           "The lowest point of a range test is the edge of stability: a few steps there are fine, three epochs "
-           "of them are not. What did the range test do to the ReLU units at large learning rates?"),
-    answer="(c): 0.5 is near the range test's lowest point, ten times the suggested learning rate. Held there for "
-           "epochs, the large steps push the ReLUs of the tiny CNN to zero for every input; the network then "
-           "predicts the same for every image and the loss stays at about ln 10.",
+    hints=("Look at the range test's curves: does 0.5 sit before or after their lowest points?",
+           "Past the lowest point the steps overshoot. What did the range test's huge steps do to the ReLU units, "
+           "and what does a network whose ReLUs all output 0 predict?"),
+    answer="(c): 0.5 lies past the range test's lowest points, ten times the learning rate it suggests. The large "
+           "steps push the ReLUs of the tiny CNN to zero for every input; the network then predicts the same for "
+           "every image and the loss stays at about ln 10.",
 )
 def check_lr_tenfold(prediction: Any) -> None:
     """Predict, then measure: tiny CNN, SGD + momentum, 3 epochs, learning rate 0.05 vs 0.5 (three seeds)."""
