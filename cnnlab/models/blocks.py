@@ -7,9 +7,9 @@
 * ``DepthwiseSeparableConv`` — Xception's depthwise (one filter per channel) then 1×1 pointwise conv.
 * ``InceptionModule`` — GoogLeNet's four parallel branches concatenated along depth.
 
-Assignment 2 asks students to write their own residual unit, SE block and separable
-convolution with the layout and names it specifies; these are built differently (sequential
-bodies, other names and options) and serve the zoo and the lectures.
+Assignment 2 asks for other designs (a pre-activation unit with a pooled projection, CBAM
+attention, a grouped convolution with a channel shuffle) with attribute names none of these
+blocks uses (tests/test_models_blocks.py checks both); these serve the zoo and the lectures.
 """
 from __future__ import annotations
 
