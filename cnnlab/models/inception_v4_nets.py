@@ -5,7 +5,7 @@
   384 → 4·96 = 384 channels.
 * :class:`InceptionResNetA` — Inception-ResNet-v2's 35×35 block: three narrow branches,
   concatenated (128 channels), a linear 1×1 convolution back to the input's depth, the result
-  **scaled down** (by 0.17, which kept the very deep network stable) and **added** to the input.
+  **scaled down** (by 0.17 here; the paper scales residuals by 0.1 to 0.3, which kept its very deep networks stable) and **added** to the input.
 
 Every convolution except the residual block's last 1×1 is conv (no bias) → batch norm → ReLU.
 """
