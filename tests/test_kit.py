@@ -151,6 +151,7 @@ def test_kit_crosses_no_boundary(built_kit):
 def test_released_assignments_hold_no_solution_and_no_hidden_test(built_kit):
     for a in CFG.ASSIGNMENTS:
         nb = json.loads((built_kit / "assignments" / a / f"{a}.ipynb").read_text())
+        assert "jupytext" not in nb["metadata"], f"{a} keeps its jupytext pairing: Lab would write {a}.pct.py"
         text = json.dumps(nb)
         for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "hidden=True", "cnnlab.course"):
             assert marker not in text, f"{a} contains {marker!r}"

@@ -96,3 +96,20 @@ def test_safe_collect_keeps_nbgraders_rules_and_refuses_links(tmp_path):
     assert copied == ["a1.ipynb", "sub", "sub/helper.py"]
     assert (dest / "sub").stat().st_mode & 0o2770 == 0o2770  # groupshared folders
     assert (dest / "a1.ipynb").stat().st_mode & 0o660 == 0o660
+
+
+def test_released_notebooks_lose_their_jupytext_pairing():
+    """nbgrader's release steps, then the one that drops the pairing (tests/test_kit.py checks the
+    real release); the instructor's source keeps it."""
+    import nbformat
+    from nbgrader.converters.generate_assignment import GenerateAssignment
+
+    from cnnlab.course.grader.nbgrader_steps import DropJupytextPairing
+
+    default = [f"{c.__module__}.{c.__qualname__}" for c in GenerateAssignment().preprocessors]
+    assert overrides.release_steps() == [*default, "cnnlab.course.grader.nbgrader_steps.DropJupytextPairing"]
+    source = Path(__file__).resolve().parents[1] / "notebooks" / "assignments" / "a1_conv_from_scratch"
+    nb = nbformat.read(str(source / "a1_conv_from_scratch.ipynb"), as_version=4)
+    assert "jupytext" in nb.metadata
+    released, _ = DropJupytextPairing().preprocess(nb, {})
+    assert "jupytext" not in released.metadata and "kernelspec" in released.metadata

@@ -129,6 +129,15 @@ REFUSED_STEPS = {"nbgrader.preprocessors.execute.Execute": "cnnlab.course.grader
 LEFT_OUT_STEPS = ("nbgrader.preprocessors.checkcellmetadata.CheckCellMetadata",)
 
 
+def release_steps() -> list[str]:
+    """nbgrader's default ``GenerateAssignment.preprocessors`` with the jupytext pairing dropped at the
+    end (:class:`~cnnlab.course.grader.nbgrader_steps.DropJupytextPairing`)."""
+    from nbgrader.converters.generate_assignment import GenerateAssignment
+
+    default = [f"{cls.__module__}.{cls.__qualname__}" for cls in GenerateAssignment().preprocessors]
+    return [*default, "cnnlab.course.grader.nbgrader_steps.DropJupytextPairing"]
+
+
 def autograde_steps(replace: dict[str, str], leave_out: tuple[str, ...] = ()) -> list[str]:
     """nbgrader's default ``Autograde.autograde_preprocessors``, as dotted names, with the steps of
     ``replace`` substituted and those of ``leave_out`` removed.

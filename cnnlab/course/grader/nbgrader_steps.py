@@ -27,6 +27,16 @@ ENV_FLAG = "CNNLAB_TRUSTED_AUTOGRADE"
 VERDICTS_KEY = "cnnlab_trusted_verdicts"  # where TrustedExecute leaves the verdicts in nbconvert's resources
 
 
+class DropJupytextPairing(NbGraderPreprocessor):
+    """Remove the jupytext pairing from a released notebook: the instructor's source is paired with
+    its text file (which holds the solutions), and a student's JupyterLab would write a
+    ``<id>.pct.py`` beside their notebook on every save, and submit it."""
+
+    def preprocess(self, nb: Any, resources: dict) -> tuple[Any, dict]:
+        nb.metadata.pop("jupytext", None)
+        return nb, resources
+
+
 class RefuseUnsandboxed(NbGraderPreprocessor):
     """nbgrader's Execute where the sandbox is missing: refuse to run any student's code."""
 

@@ -93,9 +93,10 @@ def configure(c: Any) -> bool:
     (:class:`~cnnlab.course.grader.nbgrader_steps.RefuseUnsandboxed` fails every notebook with the
     install command); other nbgrader commands need no kernel.
     """
-    from .nbgrader_overrides import LEFT_OUT_STEPS, REFUSED_STEPS, TRUSTED_STEPS, autograde_steps
+    from .nbgrader_overrides import LEFT_OUT_STEPS, REFUSED_STEPS, TRUSTED_STEPS, autograde_steps, release_steps
 
     c.ExchangeFactory.collect = "cnnlab.course.grader.nbgrader_overrides.SafeCollect"
+    c.GenerateAssignment.preprocessors = release_steps()  # released notebooks carry no jupytext pairing
     if os.environ.get("CNNLAB_TRUSTED_AUTOGRADE") == "1":  # set by `grade`: one trusted run replaces Execute
         # nbgrader's own list with Execute and SaveAutoGrades replaced by the trusted steps
         c.Autograde.autograde_preprocessors = autograde_steps(TRUSTED_STEPS, LEFT_OUT_STEPS)
