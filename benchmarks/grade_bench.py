@@ -3,8 +3,9 @@
 Builds a temporary course with N simulated submissions of assignment 1 (a mix of the reference
 solution, the untouched release notebook and answers with one mistake), grades them once with
 stock nbgrader (one process, one submission after the other) and once with the trusted grader
-(all protections on), prints ``ratio stock/protected: N.NNx`` first, then both wall-clock times,
-and checks that every student's per-question scores are identical.
+(all protections on: the assignment's grading environment, a control group per sandbox, speed
+timed in CPU time), prints ``ratio stock/protected: N.NNx`` first, then both wall-clock times,
+the load average around the run, and checks that every student's per-question scores are identical.
 
     python benchmarks/grade_bench.py [--students 40] [--jobs 2]
 """
@@ -78,7 +79,7 @@ def main() -> None:
     parser.add_argument("--students", type=int, default=40)
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
-    print(blas_report())
+    load_before = os.getloadavg()
     base = Path(tempfile.mkdtemp(prefix="cnnlab-grade-bench-"))
     try:
         seq, par = base / "stock", base / "protected"
@@ -103,6 +104,8 @@ def main() -> None:
         print(f"  cnnlab.course grade --jobs {args.jobs} (protected): {t_par:7.1f} s  "
               f"({t_par / args.students:.2f} s each; exit status {graded.returncode})")
         print(f"  identical per-question scores: {same}")
+        print(f"  load average (1, 5, 15 min) before: {load_before}, after: {os.getloadavg()}")
+        print(blas_report())
         for student in sorted(set(stock_scores) | set(protected_scores)):
             a, b = stock_scores.get(student, {}), protected_scores.get(student, {})
             for key in sorted(set(a) | set(b)):
