@@ -529,6 +529,7 @@ def test_a2_budget_counts_the_arrays_the_model_holds_not_what_parameters_says(mo
             super().__init__()
             self.body = nn.Sequential(nn.Flatten(), nn.Linear(64, 10), nn.BatchNorm1d(10))
             self.table = torch.zeros(200, 64)  # a plain attribute, not a buffer
+            self.hidden_layers = [nn.Linear(64, 64)]  # a layer in a plain list: not registered
 
         def forward(self, x):
             return self.body(x)
@@ -541,10 +542,10 @@ def test_a2_budget_counts_the_arrays_the_model_holds_not_what_parameters_says(mo
 
     model = Hidden().eval()
     held, predicted = probe_model(model, a2.test_images_of_this_run()[0][:3])
-    expected = 64 * 10 + 10 + 2 * 10 + 2 * 10 + 200 * 64  # linear, BN weight/bias and running stats, the table
+    expected = 64 * 10 + 10 + 2 * 10 + 2 * 10 + 200 * 64 + 64 * 64 + 64  # linear, BN, the table, the listed layer
     assert a2.count_numbers(held) == expected and predicted.shape == (3,)
     assert sum(p.numel() for p in model.parameters()) == 0
-    with pytest.raises(a2.GradingError, match="holds 13,490 numbers"):
+    with pytest.raises(a2.GradingError, match="holds 17,650 numbers"):
         a2.check_param_budget(model)
 
 

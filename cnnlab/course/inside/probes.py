@@ -77,13 +77,15 @@ def _held_tensors(model: nn.Module) -> dict[str, np.ndarray]:
     """Every array the model holds, by dotted name: each submodule's parameters and buffers (the
     state dict), read from the modules' own dictionaries with ``object.__getattribute__`` rather
     than through ``parameters()``, ``state_dict()`` or ``modules()`` (which a student's class may
-    override), plus tensors and numpy arrays kept as plain attributes or in lists, tuples and
-    dicts of a submodule (where a stored table would hide)."""
+    override), plus tensors, numpy arrays and layers kept as plain attributes or in lists, tuples
+    and dicts of a submodule (where a stored table or an unregistered layer would hide)."""
     held: dict[str, np.ndarray] = {}
     seen: set[int] = set()
 
     def add(name: str, value: object) -> None:
-        if isinstance(value, torch.Tensor):
+        if isinstance(value, nn.Module):  # a layer kept outside _modules (in a list, a dict, an attribute)
+            walk(value, f"{name}.")
+        elif isinstance(value, torch.Tensor):
             held[name] = value.detach().cpu().numpy() if not value.is_complex() else value.detach().cpu().real.numpy()
         elif isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
             held[name] = value
@@ -103,15 +105,12 @@ def _held_tensors(model: nn.Module) -> dict[str, np.ndarray]:
             for key, tensor in dict(attributes.get(group) or {}).items():
                 if tensor is not None and f"{prefix}{key}" not in held:
                     add(f"{prefix}{key}", tensor)
-        for key, value in attributes.items():
-            if key not in ("_parameters", "_buffers", "_modules") and not isinstance(value, nn.Module):
-                add(f"{prefix}{key}", value)
         for key, sub in dict(attributes.get("_modules") or {}).items():
             if sub is not None:
                 walk(sub, f"{prefix}{key}.")
-        for key, value in attributes.items():  # a module kept as a plain attribute
-            if isinstance(value, nn.Module) and key not in (attributes.get("_modules") or {}):
-                walk(value, f"{prefix}{key}.")
+        for key, value in attributes.items():  # tensors, arrays and layers kept as plain attributes
+            if key not in ("_parameters", "_buffers", "_modules"):
+                add(f"{prefix}{key}", value)
 
     walk(model, "")
     return held
