@@ -163,28 +163,61 @@ def site_entries(packages: tuple[str, ...]) -> tuple[str, ...]:
     for dist in own:  # the course package's own files (its .pth and finder), not its requirements
         entries |= _entries_of(dist, root)
     result = tuple(sorted(entries))
-    try:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_name(f".{cached.name}.{os.getpid()}")
-        tmp.write_text(json.dumps(result))
-        os.replace(tmp, cached)
-    except OSError:
-        pass
+    _write_cache(cached, list(result))
     return result
 
 
-def other_site_dirs() -> list[Path]:
+@functools.cache
+def other_site_dirs(max_depth: int = 7) -> list[Path]:
     """Every site- or dist-packages folder the sandbox could read besides the venv's (the base
-    interpreter's, Debian's, /usr/local's): each is covered by an empty tmpfs."""
+    interpreter's, Debian's, /usr/local's, a bundled interpreter's under /usr): each is covered
+    by an empty tmpfs. Found by a walk of /usr and the interpreters' prefixes, kept in
+    ``~/.cache/cnnlab/environments/`` until a folder in the first two levels of them changes."""
     view = site_packages()
-    roots = {Path("/usr/lib"), Path("/usr/local/lib"), Path(sys.base_prefix) / "lib", Path(sys.prefix) / "lib"}
+    roots = sorted({Path("/usr"), Path(sys.base_prefix), Path(sys.prefix)})
+    stamps = []
+    for root in roots:
+        for level in [root, *(p for p in root.iterdir() if p.is_dir() and not p.is_symlink())]:
+            try:
+                stamps.append((str(level), level.stat().st_mtime_ns))
+                stamps += [(str(c), c.stat().st_mtime_ns) for c in level.iterdir() if c.is_dir() and not c.is_symlink()]
+            except OSError:
+                continue
+    digest = hashlib.sha256(json.dumps([_LAYOUT, max_depth, str(view), stamps]).encode()).hexdigest()[:20]
+    cached = _cache_dir() / f"other-site-{digest}.json"
+    try:
+        return [Path(p) for p in json.loads(cached.read_text())]
+    except (OSError, ValueError):
+        pass
     found: set[Path] = set()
     for root in roots:
-        for pattern in ("python3*/site-packages", "python3*/dist-packages", "python3/dist-packages"):
-            for path in root.glob(pattern):
-                if path.is_dir() and not path.is_symlink() and path.resolve() != view:
-                    found.add(path.resolve())
-    return sorted(found)
+        base_depth = len(root.parts)
+        for top, dirs, _files in os.walk(root):
+            here = Path(top)
+            if here.name in ("site-packages", "dist-packages"):
+                if here.resolve() != view:
+                    found.add(here.resolve())
+                dirs[:] = []
+                continue
+            if len(here.parts) - base_depth >= max_depth:
+                dirs[:] = []
+            else:
+                dirs[:] = [d for d in dirs if d not in ("share", "include", "src", "__pycache__")
+                           and not (here / d).is_symlink()]
+    result = sorted(found)
+    _write_cache(cached, [str(p) for p in result])
+    return result
+
+
+def _write_cache(path: Path, value: Any) -> None:
+    """Write ``value`` as JSON to ``path`` whole or not at all (a cache: failures are ignored)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        tmp.write_text(json.dumps(value))
+        os.replace(tmp, path)
+    except OSError:
+        pass
 
 
 def cnnlab_entries(env: Environment, package: Path) -> list[str]:
