@@ -157,9 +157,13 @@ def release_text(text: str) -> str:
 def _fingerprint(doc: Document, boilerplate: Iterable[int] = ()):
     from copydetect import CodeFingerprint
 
-    logging.getLogger().setLevel(max(logging.getLogger().level, logging.ERROR))  # copydetect warns on short code
-    return CodeFingerprint(f"{doc.owner}.py", NOISE_TOKENS, GUARANTEE_TOKENS - NOISE_TOKENS + 1,
-                           boilerplate=list(boilerplate), fp=io.StringIO(doc.text))
+    previous = logging.root.manager.disable
+    logging.disable(logging.WARNING)  # copydetect logs a warning for every answer too short to fingerprint
+    try:
+        return CodeFingerprint(f"{doc.owner}.py", NOISE_TOKENS, GUARANTEE_TOKENS - NOISE_TOKENS + 1,
+                               boilerplate=list(boilerplate), fp=io.StringIO(doc.text))
+    finally:
+        logging.disable(previous)
 
 
 def compare(submissions: Mapping[str, Mapping[str, str]], *, references: Iterable[Document] = (),
