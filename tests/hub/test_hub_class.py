@@ -266,6 +266,13 @@ def test_instructor_role_and_terminals(klass: Klass):
     assert model["admin"] is False
     hub.spawn(s1)
 
+    # Saving a notebook that names a jupytext pairing (as released assignments do) writes no paired script.
+    nb = json.loads(json.dumps(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])))
+    nb["metadata"]["jupytext"] = {"formats": "ipynb,.pct.py:percent"}
+    _put_notebook(klass, s1, "paired.ipynb", nb)
+    names = {c["name"] for c in _ok(hub.user_request(s1, "GET", "api/contents"), "home")["content"]}
+    assert "paired.ipynb" in names and not [n for n in names if n.startswith("paired.") and n.endswith(".py")], names
+
     # Terminals find nbgrader (the users' environment is first on PATH in the terminal's shell).
     for user in (s1, inst):
         out = _terminal_run(klass, user, "command -v nbgrader; whoami")

@@ -152,7 +152,7 @@ def test_hub_from_units_over_https_keeps_the_db_password_out_of_pages(student_ki
             requests.get(f"https://127.0.0.1:{port}/hub/login", timeout=10)  # not a publicly trusted certificate
         with pytest.raises(requests.RequestException):
             requests.get(f"http://127.0.0.1:{port}/hub/login", timeout=10)
-        assert "ssl" in (base / "proxy.log").read_text().lower() or proxy.poll() is None
+        assert proxy.poll() is None, (base / "proxy.log").read_text()[-2000:]
 
         # the instructor's server reaches the PostgreSQL gradebook, and its password shows nowhere
         hub.spawn(inst, timeout=240)
@@ -246,7 +246,7 @@ def _snapshot(url: str) -> dict:
 
 
 @pytest.mark.slow
-def test_gradebook_backup_and_restore(tmp_path: Path, postgres_url: str):
+def test_gradebook_backup_and_restore(tmp_path: Path, postgres_url: str, capsys):
     source = f"sqlite:///{tmp_path / 'gradebook.db'}"
     expected = _populate(source)
     before = _snapshot(source)
@@ -260,11 +260,9 @@ def test_gradebook_backup_and_restore(tmp_path: Path, postgres_url: str):
                           text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert stat.S_IMODE(backup.stat().st_mode) == 0o600
-    # SQLite -> PostgreSQL
+    # SQLite -> PostgreSQL (the command line's code, in this process)
     pg = new_database(postgres_url)
-    proc = subprocess.run([*hubctl_py, "restore", "--db-url", pg, "--from", str(backup)], capture_output=True,
-                          text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
+    assert hubctl.main(["gradebook", "restore", "--db-url", pg, "--from", str(backup)]) == 0
     assert _snapshot(pg) == before
     # PostgreSQL -> a new SQLite file, through a second backup
     gradebook_backup.backup(pg, tmp_path / "from-pg.json")
@@ -272,8 +270,7 @@ def test_gradebook_backup_and_restore(tmp_path: Path, postgres_url: str):
     gradebook_backup.restore(again, tmp_path / "from-pg.json")
     assert _snapshot(again) == before
     # a gradebook in use is never overwritten
-    proc = subprocess.run([*hubctl_py, "restore", "--db-url", pg, "--from", str(backup)], capture_output=True,
-                          text=True, timeout=120)
-    assert proc.returncode == 2 and "already holds data" in proc.stderr, proc.stderr
-    assert postgres_url.split(":")[2].split("@")[0] not in proc.stderr  # the password is not printed
+    assert hubctl.main(["gradebook", "restore", "--db-url", pg, "--from", str(backup)]) == 2
+    err = capsys.readouterr().err
+    assert "already holds data" in err and postgres_url.split(":")[2].split("@")[0] not in err, err  # no password
     assert _snapshot(pg) == before
