@@ -185,8 +185,9 @@ def test_tuple_outputs_are_compared_one_by_one():
     check_function(lambda x: (x.sum(), x.max()), ref, [Case((np.arange(4.0),))])
     with pytest.raises(GradingError, match="should return 2 values"):
         check_function(lambda x: x.sum(), ref, [Case((np.arange(4.0),))])
-    with pytest.raises(GradingError, match="maximum is 2, expected 3"):
+    with pytest.raises(GradingError, match="maximum = 2 is not right") as err:
         check_function(lambda x: (x.sum(), x[2]), ref, [Case((np.arange(4.0),))], output_names=["sum", "maximum"])
+    assert "3" not in err.value.message  # the expected maximum of a (possibly hidden) case is never shown
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")

@@ -230,4 +230,4 @@ def _compare_one(got: Any, expected: Any, what: str, rtol: float, atol: float, h
     if compare is not None:
         compare(got, expected, what)
     else:
-        check_array(got, expected, what=what, rtol=rtol, atol=atol, hint=hint)
+        check_array(got, expected, what=what, rtol=rtol, atol=atol, hint=hint, reveal=False)  # feedback never shows a hidden case's answer
