@@ -304,7 +304,9 @@ def test_fail_closed_paths_give_non_zero_exit_and_a_summary(course):
     out = course.graded.stdout
     assert "12 submissions graded" in out
     summary = out.split("Needs review")[1]
-    for student in ("broken", "corrupt", "missing", "escape", "hostile"):
+    # (hostile may finish clean: its process bomb stops at its sandbox's process cap and kill(-1) reaches
+    # only its own sandbox; test_hostile_neighbour_does_not_change_honest_scores checks it)
+    for student in ("broken", "corrupt", "missing", "escape"):
         assert student in summary, student
     for student in ("ref", "honest", "blank", "mistakes"):
         assert f"  {student}:" not in summary, student
