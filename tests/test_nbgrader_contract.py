@@ -16,9 +16,9 @@ from cnnlab.course.grader import nbgrader_overrides as overrides
 # A selection of nbgrader's suite that covers each override: the gradebook (one shared engine per
 # database), SaveAutoGrades (schema checks, the engine), collect (SafeCollect: permissions with and
 # without groupshared, sub-folders, the owner check).
-GRADEBOOK = ("test_add_student or test_remove_student or test_update_or_create_student or test_add_assignment "
-             "or test_remove_assignment or test_add_grade_cell or test_add_submission or test_remove_submission "
-             "or test_find_grade or test_average_assignment_score or test_student_dicts or test_course_id_constructor")
+GRADEBOOK = ("test_add_student or test_remove_student or test_add_assignment or test_remove_submission "
+             "or test_find_grade_by_id or test_average_assignment_score_empty or test_student_dicts_zero "
+             "or test_course_id_constructor")  # 13 tests: each gradebook runs `alembic heads`, ~1 s
 SELECTION = [
     ("nbgrader.tests.api.test_gradebook", GRADEBOOK),
     ("nbgrader.tests.preprocessors.test_saveautogrades", ""),
