@@ -57,6 +57,7 @@ def test_autograde_steps_are_nbgraders_with_the_trusted_ones_substituted():
         overrides.autograde_steps({"nbgrader.preprocessors.NoSuchStep": "x"})
 
 
+@pytest.mark.slow  # two nbgrader gradebooks, each runs alembic
 def test_in_memory_gradebooks_are_never_shared(tmp_path):
     """Two in-memory gradebooks are two databases, with the shared-engine override on (it broke
     nbgrader's own gradebook tests: 'no such table: course')."""
