@@ -241,7 +241,7 @@ for group in ("students", "instructors"):
     app = ServerApp()
     app.load_config_file()
     out[group] = {"formgrader": app.jpserver_extensions.get("nbgrader.server_extensions.formgrader", True),
-                  "jupytext": app.jpserver_extensions.get("jupytext", True),
+                  "jupytext": app.jpserver_extensions.get("jupyterlab_jupytext", True),
                   "csp": app.tornado_settings.get("headers", {}).get("Content-Security-Policy"),
                   "disabled": get_page_config(jupyter_path("labextensions")).get("disabledExtensions", [])}
     if isinstance(out[group]["disabled"], dict):
