@@ -20,6 +20,8 @@ from ._base import Explorer
 IMAGES = ("china", "flower", "grace_hopper", "digit")
 _TEXT_LIKE = ("digit",)
 
+STRONG_NOISE = 0.2  # noise std (images in [0, 1]) above which the preview warns
+
 
 def _load(name: str, size: int) -> np.ndarray:
     if name == "digit":
@@ -94,8 +96,9 @@ class AugmentationPreview(Explorer):
         out = []
         if self.flip and self.image_name in _TEXT_LIKE:
             out.append("A mirrored digit is not a digit: never flip text or digits horizontally.")
-        if self.values["noise"] > 0:
-            out.append("White noise gives images no camera produces; it rarely helps a CNN generalise.")
+        if self.values["noise"] > STRONG_NOISE:
+            out.append(f"Noise above {STRONG_NOISE} drowns fine detail: mild noise keeps the label and is used "
+                       "for robustness, strong noise can change what the image shows.")
         if abs(self.values["degrees"]) > 30 and self.image_name in _TEXT_LIKE:
             out.append("Large rotations turn a 6 into a 9: keep rotations of digits small.")
         if self.values["scale"] < 0.7 or abs(self.values["dx"]) > 0.25 or abs(self.values["dy"]) > 0.25:
