@@ -8,7 +8,7 @@ draws each group's mean curve with its min–max band).
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,6 +38,14 @@ def repeat_runs(make_model: Callable[[], "object"], train_loader, val_loader=Non
     ``fit_kwargs`` go to :func:`cnnlab.train.fit` (``epochs``, ``lr``, ``augment``, ...); ``seed``
     is set per run and the progress bar is off unless asked for.
     """
+    return [history for _, history in fit_per_seed(make_model, train_loader, val_loader, seeds=seeds, **fit_kwargs)]
+
+
+def fit_per_seed(make_model: Callable[[], "object"], train_loader, val_loader=None, *,
+                 seeds: Iterable[int] = (0, 1, 2), **fit_kwargs) -> Iterator[tuple["object", History]]:
+    """For each seed: seed torch, build ``make_model()``, ``fit`` it; yields ``(model, history)``
+    (the one multi-seed loop: :func:`repeat_runs` keeps the histories, ``practice.seed_runs``
+    also evaluates each trained model)."""
     import torch
 
     seeds = list(seeds)
@@ -46,12 +54,10 @@ def repeat_runs(make_model: Callable[[], "object"], train_loader, val_loader=Non
     if "seed" in fit_kwargs:
         raise ValueError("pass the seeds as seeds=[...], not seed=...")
     fit_kwargs.setdefault("progress", False)
-    histories = []
     for seed in seeds:
         torch.manual_seed(seed)
         model = make_model()
-        histories.append(fit(model, train_loader, val_loader, seed=seed, **fit_kwargs))
-    return histories
+        yield model, fit(model, train_loader, val_loader, seed=seed, **fit_kwargs)
 
 
 def _metric(histories: Sequence[History], metric: str) -> list[list[float]]:

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .experiments import RunStats
+from .experiments import RunStats, fit_per_seed
 from .loop import evaluate, fit
 
 __all__ = ["tiny_cnn", "init_weights", "activation_stats", "lr_schedule", "lr_range_test", "suggested_lr", "seed_runs",
@@ -217,17 +217,8 @@ def seed_runs(make_model: Callable[[], nn.Module], train_loader, val_loader, *, 
         one dict per seed: ``history`` and the final ``train_loss``, ``train_acc``, ``val_loss``,
         ``val_acc`` and ``gap`` (training minus validation accuracy).
     """
-    seeds = list(seeds)
-    if not seeds:
-        raise ValueError("seeds is empty: give at least one seed (three or more to see the spread)")
-    if "seed" in fit_kwargs:
-        raise ValueError("pass the seeds as seeds=[...], not seed=...")
-    fit_kwargs.setdefault("progress", False)
     runs = []
-    for seed in seeds:
-        torch.manual_seed(seed)
-        model = make_model()
-        history = fit(model, train_loader, val_loader, seed=seed, **fit_kwargs)
+    for model, history in fit_per_seed(make_model, train_loader, val_loader, seeds=seeds, **fit_kwargs):
         on_train, on_val = evaluate(model, train_loader), evaluate(model, val_loader)
         runs.append({"history": history, "train_loss": on_train["loss"], "train_acc": on_train["accuracy"],
                      "val_loss": on_val["loss"], "val_acc": on_val["accuracy"],
