@@ -15,7 +15,8 @@ from cnnlab.course.grader import nbgrader_overrides as overrides
 
 # A selection of nbgrader's suite that covers each override: the gradebook (one shared engine per
 # database), SaveAutoGrades (schema checks, the engine), collect (SafeCollect: permissions with and
-# without groupshared, sub-folders, the owner check).
+# without groupshared, sub-folders, the owner check), the autograde app (several gradebooks of one
+# process sharing the engine, permissions, a failing notebook).
 GRADEBOOK = ("test_add_student or test_remove_student or test_add_assignment or test_remove_submission "
              "or test_find_grade_by_id or test_average_assignment_score_empty or test_student_dicts_zero "
              "or test_course_id_constructor")  # 13 tests: each gradebook runs `alembic heads`, ~1 s
@@ -23,6 +24,8 @@ SELECTION = [
     ("nbgrader.tests.api.test_gradebook", GRADEBOOK),
     ("nbgrader.tests.preprocessors.test_saveautogrades", ""),
     ("nbgrader.tests.apps.test_nbgrader_collect", "test_collect or test_permissions or test_owner_check"),
+    ("nbgrader.tests.apps.test_nbgrader_autograde",
+     "test_student_id_exclude or test_force_f or test_permissions or test_handle_failure_single_notebook"),
 ]
 
 
