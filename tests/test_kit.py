@@ -133,6 +133,7 @@ def test_kit_holds_exactly_what_students_receive(built_kit):
         files = [p.name for p in (built_kit / "assignments" / a).rglob("*") if p.is_file()]
         assert f"{a}.ipynb" in files and not [f for f in files if f.endswith(".py")], files
     assert "pip install cnnlab-" in (built_kit / "README.md").read_text()
+    assert "JUPYTER_CONFIG_PATH=jupyter-config jupyter lab" in (built_kit / "README.md").read_text()
     assert f"./{wheels[0].name}" in (built_kit / "environment.yml").read_text()
     metadata = zipfile.ZipFile(wheels[0]).read(f"cnnlab-{wheels[0].name.split('-')[1]}.dist-info/METADATA").decode()
     assert "Requires-Dist: nbgrader" in metadata and "Requires-Dist: jupytext" in metadata
@@ -259,3 +260,33 @@ def test_released_assignment_setup_runs_in_the_student_venv(built_kit, student_p
     unexpected = {i: name for i, name in errors.items() if i not in graded and name != "NotImplementedError"}
     assert not unexpected, f"cells fail for another reason than an unanswered exercise: {unexpected}"
     assert not [name for name in errors.values() if name in ("ModuleNotFoundError", "ImportError", "NameError")]
+
+
+@pytest.mark.slow
+@pytest.mark.kit
+def test_students_jupyter_shows_no_instructor_tool_and_no_assignment_list(built_kit):
+    """Jupyter's own config loader, pointed at the kit's jupyter-config/ as the README says, switches
+    off formgrader, the course and assignment lists and jupytext's pairing, and JupyterLab's page
+    config disables the matching front-end plugins."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("from jupyter_server.serverapp import ServerApp\n"
+            "from jupyterlab_server.config import get_page_config\n"
+            "from jupyter_core.paths import jupyter_config_path\n"
+            "import json\n"
+            "app = ServerApp(); app.load_config_file()\n"
+            "exts = dict(app.jpserver_extensions)\n"
+            "page = get_page_config([p + '/labconfig' for p in jupyter_config_path()], 'lab')\n"
+            "print(json.dumps({'server': exts, 'disabled': page.get('disabledExtensions', {})}))")
+    env = {**os.environ, "JUPYTER_CONFIG_PATH": str(built_kit / "jupyter-config")}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120,
+                         cwd=built_kit)
+    assert out.returncode == 0, out.stderr[-2000:]
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    for name in kit.STUDENT_SERVER_EXTENSIONS_OFF:
+        assert seen["server"].get(name) is False, name
+    disabled = seen["disabled"]
+    disabled = set(disabled) if isinstance(disabled, list) else {k for k, v in disabled.items() if v}
+    assert set(kit.STUDENT_LAB_PLUGINS_OFF) <= disabled

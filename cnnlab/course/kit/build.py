@@ -301,6 +301,29 @@ def release_assignments(repo_root: Path, assignments: Iterable[str], out: Path) 
     return released
 
 
+# What a student's own JupyterLab shows (the kit's jupyter-config/, named by JUPYTER_CONFIG_PATH):
+# none of nbgrader's instructor tools, no course or assignment list (a laptop has no exchange), and no
+# jupytext pairing (a save would write a text twin beside the notebook). The hub has its own
+# per-group settings (deploy/jupyter/).
+STUDENT_SERVER_EXTENSIONS_OFF = (
+    "nbgrader.server_extensions.formgrader", "nbgrader.server_extensions.course_list",
+    "nbgrader.server_extensions.assignment_list", "jupyterlab_jupytext",
+)
+STUDENT_LAB_PLUGINS_OFF = (
+    "@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment", "@jupyter/nbgrader:course-list",
+    "@jupyter/nbgrader:assignment-list",
+)
+
+
+def write_student_jupyter_config(folder: Path) -> None:
+    """The settings above as Jupyter reads them from a config folder (server and lab)."""
+    (folder / "labconfig").mkdir(parents=True, exist_ok=True)
+    server = {"ServerApp": {"jpserver_extensions": {name: False for name in STUDENT_SERVER_EXTENSIONS_OFF}}}
+    (folder / "jupyter_server_config.json").write_text(json.dumps(server, indent=1) + "\n")
+    lab = {"disabledExtensions": {name: True for name in STUDENT_LAB_PLUGINS_OFF}}
+    (folder / "labconfig" / "page_config.json").write_text(json.dumps(lab, indent=1) + "\n")
+
+
 README = """# cnnlab: the student kit
 
 Everything you need for the course: the `cnnlab` Python package (helpers, widgets, data and
@@ -319,18 +342,23 @@ Or with conda, from this folder:
     conda env create -f environment.yml
     conda activate cnnlab
 
-Then start JupyterLab here:
+Then start JupyterLab here, with the kit's settings (they hide the instructors' nbgrader tools):
 
-    jupyter lab
+    JUPYTER_CONFIG_PATH=jupyter-config jupyter lab       # Windows: set JUPYTER_CONFIG_PATH=jupyter-config
+                                                         #          then: jupyter lab
 
 ## What is inside
 
 - `lectures/`: the lecture notebooks, in order. Each ends with exercises: write your answer in
   the cell that says `# YOUR ANSWER`, then run the check cell below it. A check that says
   "not attempted yet" is waiting for you; a wrong answer gets a hint, never an error.
-- `assignments/`: the graded assignments. Your instructor may also hand them out through
-  JupyterHub's Assignments tab (nbgrader). Fill in every cell marked `YOUR CODE HERE`, run the
-  test cells, and submit. The tests you see are a sample: the grader checks many more inputs.
+- `assignments/`: the graded assignments. Fill in every cell marked `YOUR CODE HERE` and run
+  the test cells. The tests you see are a sample: the grader checks many more inputs. You hand
+  an assignment in on the course's JupyterHub (its Assignments tab fetches and submits); on your
+  own computer there is no exchange to submit to, so the kit hides that tab: upload your
+  finished notebook to the hub, or hand it in as your instructor says.
+- `jupyter-config/`: JupyterLab settings for a student's computer (no grading tools, no
+  assignment list without an exchange, notebooks saved without a paired text file).
 - `{wheel}`: the `cnnlab` package. It runs on a laptop CPU; it uses a GPU when one is present.
 
 `cnnlab` helps you learn; it does not contain the assignments' answers. Where a lecture needs a
@@ -370,6 +398,7 @@ def build_student_kit(out: Path, *, lectures: Iterable[str] | None = None,
     kit.assignments = release_assignments(repo_root, list(assignments if assignments is not None else cfg.ASSIGNMENTS),
                                           out / "assignments")
     (out / "README.md").write_text(README.format(wheel=wheel.name))
+    write_student_jupyter_config(out / "jupyter-config")
     (out / "environment.yml").write_text(ENVIRONMENT.format(wheel=wheel.name))
     if check:
         findings = scan_kit(out)
