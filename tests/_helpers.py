@@ -1,6 +1,8 @@
 """Reference helpers that several test modules share (test modules never import each other)."""
 from __future__ import annotations
 
+import socket
+
 import numpy as np
 
 
@@ -19,3 +21,10 @@ def random_boxes(rng, n, span=50.0):
     wh = rng.uniform(0, span / 2, (n, 2))
     wh[rng.random(n) < 0.1] = 0.0           # a few zero-area boxes
     return np.concatenate([xy, xy + wh], axis=1)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now (for a server a test starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -15,6 +14,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from _helpers import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 # -o: never rebuild the virtual environment from a test, use it as it is
@@ -32,12 +32,6 @@ def test_lab_command_allows_root_only_for_root():
     assert ("--allow-root" in cmd) == (os.getuid() == 0)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _get(url: str) -> tuple[int, str]:
     try:
         with urllib.request.urlopen(url, timeout=5) as r:
@@ -48,7 +42,7 @@ def _get(url: str) -> tuple[int, str]:
 
 @pytest.mark.slow
 def test_make_lab_serves_jupyterlab(tmp_path):
-    port, token = _free_port(), "cnnlab-test-token"
+    port, token = free_port(), "cnnlab-test-token"
     args = f"--no-browser --ip=127.0.0.1 --port={port} --ServerApp.port_retries=0 --IdentityProvider.token={token}"
     env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), "JUPYTER_CONFIG_DIR": str(tmp_path)}
     log = (tmp_path / "lab.log").open("w+")

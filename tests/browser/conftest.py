@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from _lab_page import CHROMIUM_ARGS
+from _helpers import free_port  # noqa: E402 - tests/ is on sys.path (tests/conftest.py)
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -45,10 +46,6 @@ def chromium_path() -> str:
     return path
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass

@@ -12,13 +12,13 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+from _helpers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"  # where conftest.py's fixtures put logs and screenshots
@@ -57,9 +57,7 @@ def make_lab(tmp_path: Path, chromium_path: str):
                             ("notebook-extension", "tracker", '{"windowingMode": "none"}')):
         (settings / "@jupyterlab" / ext).mkdir(parents=True)
         (settings / "@jupyterlab" / ext / f"{name}.jupyterlab-settings").write_text(text)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     token = secrets.token_hex(16)
     args = (f"--no-browser --ip=127.0.0.1 --port={port} --ServerApp.port_retries=0 --IdentityProvider.token={token} "
             f"--LabApp.user_settings_dir={settings} --LabApp.workspaces_dir={tmp_path / 'ws'} "
