@@ -63,15 +63,9 @@ def _submissions(root: Path, n: int) -> None:
 
 
 def _scores(root: Path) -> dict:
-    from nbgrader.api import Gradebook
+    from cnnlab.course.grader.report import gradebook_scores
 
-    out = {}
-    with Gradebook(f"sqlite:///{root / 'course' / 'gradebook.db'}") as gb:
-        assignment = gb.find_assignment(A)
-        for student in gb.students:
-            out[student.id] = {(nb.name, gc.name): gb.find_grade(gc.name, nb.name, A, student.id).score
-                               for nb in assignment.notebooks for gc in nb.grade_cells}
-    return out
+    return gradebook_scores(f"sqlite:///{root / 'course' / 'gradebook.db'}", A)[2]
 
 
 def main() -> None:

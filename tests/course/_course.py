@@ -73,25 +73,9 @@ class Course:
 
     # -- gradebook -------------------------------------------------------------------------------
     def scores(self, assignment: str) -> dict[str, dict[str, float]]:
-        from nbgrader.api import Gradebook, MissingEntry
+        from cnnlab.course.grader.report import gradebook_scores
 
-        out: dict[str, dict[str, float]] = {}
-        with Gradebook(f"sqlite:///{self.root / 'gradebook.db'}") as gb:
-            a = gb.find_assignment(assignment)
-            for student in gb.students:
-                try:
-                    gb.find_submission(assignment, student.id)
-                except MissingEntry:
-                    continue
-                row = {}
-                for nb in a.notebooks:
-                    for gc in nb.grade_cells:
-                        try:
-                            row[gc.name] = float(gb.find_grade(gc.name, nb.name, assignment, student.id).score)
-                        except MissingEntry:
-                            row[gc.name] = float("nan")
-                out[student.id] = row
-        return out
+        return gradebook_scores(f"sqlite:///{self.root / 'gradebook.db'}", assignment)[2]
 
 
 def total(row: dict[str, float]) -> float:

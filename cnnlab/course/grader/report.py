@@ -7,12 +7,20 @@ from pathlib import Path
 from .. import config
 
 
-def scores_table(course_root: Path, course_id: str, assignment: str) -> tuple[list[str], list[float], list[list]]:
-    """(question columns, their max scores, rows [student, score per question..., total])."""
+def gradebook_scores(db_url: str, assignment: str, course_id: str | None = None
+                     ) -> tuple[list[str], list[float], dict[str, dict[str, float]]]:
+    """Every submitted student's score per question of ``assignment``, read with nbgrader's API: the
+    one reader of scores (the report, the course tests and the grading benchmark use it).
+
+    Returns:
+        (question columns, their max scores, {student: {column: score}}); a column is the cell's
+        ``grade_id`` (``notebook/grade_id`` when the assignment has several notebooks); a grade the
+        gradebook lacks is NaN.
+    """
     from nbgrader.api import Gradebook, MissingEntry
 
-
-    with Gradebook(config.gradebook_url(course_root), course_id=course_id) as gb:
+    kwargs = {"course_id": course_id} if course_id else {}
+    with Gradebook(db_url, **kwargs) as gb:
         a = gb.find_assignment(assignment)
         columns, maxima, cells = [], [], []
         for nb in a.notebooks:
@@ -20,23 +28,29 @@ def scores_table(course_root: Path, course_id: str, assignment: str) -> tuple[li
                 columns.append(gc.name if len(a.notebooks) == 1 else f"{nb.name}/{gc.name}")
                 maxima.append(float(gc.max_score))
                 cells.append((nb.name, gc.name))
-        rows = []
+        scores: dict[str, dict[str, float]] = {}
         for student in sorted(gb.students, key=lambda s: s.id):
-            row: list = [student.id]
             try:
                 gb.find_submission(assignment, student.id)
             except MissingEntry:
                 continue
-            total = 0.0
-            for nb_name, gid in cells:
+            row = {}
+            for column, (nb_name, gid) in zip(columns, cells):
                 try:
-                    score = float(gb.find_grade(gid, nb_name, assignment, student.id).score)
+                    row[column] = float(gb.find_grade(gid, nb_name, assignment, student.id).score)
                 except MissingEntry:
-                    score = float("nan")
-                row.append(score)
-                total += 0.0 if score != score else score
-            row.append(total)
-            rows.append(row)
+                    row[column] = float("nan")
+            scores[student.id] = row
+    return columns, maxima, scores
+
+
+def scores_table(course_root: Path, course_id: str, assignment: str) -> tuple[list[str], list[float], list[list]]:
+    """(question columns, their max scores, rows [student, score per question..., total])."""
+    columns, maxima, scores = gradebook_scores(config.gradebook_url(course_root), assignment, course_id)
+    rows = []
+    for student, row in scores.items():
+        values = [row[c] for c in columns]
+        rows.append([student, *values, sum(v for v in values if v == v)])
     return columns, maxima, rows
 
 
