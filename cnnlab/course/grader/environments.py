@@ -32,8 +32,8 @@ from .. import config
 # What every grading sandbox needs to run a notebook at all: the worker's IPython shell and
 # nbgrader's kernel (ipykernel), whatever the assignment allows.
 ALWAYS = ("numpy", "ipython", "ipykernel", "cnnlab")
-# cnnlab's modules every notebook's set-up cell uses (``cnnlab.hello()``, the checks).
-ALWAYS_CNNLAB = ("__init__", "devices", "session", "checks", "gradcheck")
+# cnnlab's modules every notebook's set-up cell uses (``cnnlab.hello()``, the checks, the import rules).
+ALWAYS_CNNLAB = ("__init__", "devices", "session", "checks", "gradcheck", "assignment_rules")
 RULES_ENV_VAR = "CNNLAB_IMPORT_RULES"
 _LAYOUT = 3  # bump when what site_entries computes changes (the cached lists are then recomputed)
 

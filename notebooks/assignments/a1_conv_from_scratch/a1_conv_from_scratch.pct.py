@@ -27,6 +27,9 @@
 #   batch sizes, channel counts, rectangular images and kernels, strides and paddings.
 # - Write the code yourself: an answer that calls `cnnlab.ops`, `torch` or `scipy` convolution or
 #   pooling functions gets no points for that question (the grader checks).
+# - **Imports:** the grader holds only numpy, matplotlib, IPython and cnnlab's set-up helpers (no
+#   PyTorch, SciPy or `cnnlab.ops`); the set-up cell applies the same rule here, and
+#   `python -m cnnlab.assignment_rules check a1_conv_from_scratch.ipynb` checks your notebook.
 # - Run the test cell under each answer. Passing the visible tests is necessary, not sufficient:
 #   the grader checks the same function on many more inputs, in float64, drawn at grading time.
 # - Before submitting: *Kernel → Restart and Run All*, and check that nothing fails unexpectedly.
@@ -38,6 +41,8 @@ cnnlab.hello(with_torch=False)  # numpy only: PyTorch is not loaded
 import numpy as np
 from cnnlab.checks import check_array
 from cnnlab.gradcheck import numerical_gradient
+from cnnlab.assignment_rules import use_rules
+use_rules("a1_conv_from_scratch")  # imports the grader lacks fail here too
 
 
 # %% [markdown]

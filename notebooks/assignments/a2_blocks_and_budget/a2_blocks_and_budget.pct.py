@@ -29,6 +29,9 @@
 # - **Do not hard-code sizes**: the hidden tests build your blocks with other channel counts,
 #   strides, groups and kernel sizes, on rectangular inputs.
 # - Write the blocks yourself: using `cnnlab.models` in your answer scores no points.
+# - **Imports:** the grader holds numpy, matplotlib, IPython, PyTorch, scikit-learn, `cnnlab.data`,
+#   `cnnlab.train` and `cnnlab.augment` (no `cnnlab.models` or `cnnlab.plots`); the set-up cell applies
+#   the same rule here, and `python -m cnnlab.assignment_rules check a2_blocks_and_budget.ipynb` checks your notebook.
 # - The network is graded on digits it has never seen: the held-out **test** split of
 #   `cnnlab.data.digits`, moved by a random augmentation the grader draws when it grades. Do not
 #   train on the test split; ≥ 75 %, ≥ 85 % and ≥ 92 % accuracy on the moved digits each earn points.
@@ -39,6 +42,8 @@ device = cnnlab.hello()
 
 import torch
 from torch import nn
+from cnnlab.assignment_rules import use_rules
+use_rules("a2_blocks_and_budget")  # imports the grader lacks fail here too
 
 
 # %% [markdown]

@@ -30,6 +30,10 @@
 #   scikit-learn's metrics in an answer scores no points for it. The lecture's IoU, greedy NMS,
 #   single-anchor decoding and AP are good starting points, but none of them answers these
 #   questions as it stands.
+# - **Imports:** the grader holds numpy, matplotlib, IPython, PyTorch and cnnlab's set-up helpers,
+#   `cnnlab.data`, `cnnlab.train`, `cnnlab.augment` and `cnnlab.models` (no `cnnlab.detection`,
+#   `cnnlab.widgets`, torchvision or scikit-learn); the set-up cell applies the same rule here, and
+#   `python -m cnnlab.assignment_rules check a3_detection.ipynb` checks your notebook.
 # - Run each test cell; hidden tests check many more random inputs.
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -38,6 +42,8 @@ device = cnnlab.hello()
 
 import math
 import torch
+from cnnlab.assignment_rules import use_rules
+use_rules("a3_detection")  # imports the grader lacks fail here too
 
 
 # %% [markdown]
