@@ -1,6 +1,7 @@
 """The student's copy of the import rules: equal to the grader's, applied in the kernel, checked in a notebook."""
 from __future__ import annotations
 
+import copy
 import importlib
 import json
 import subprocess
@@ -141,7 +142,7 @@ def test_inside_the_grader_it_steps_aside(monkeypatch):
 
 def test_use_rules_says_what_applies_and_warns_about_modules_already_loaded(monkeypatch, capsys):
     monkeypatch.delenv(ar.GRADER_ENV_VAR, raising=False)
-    import torch  # noqa: F401 - loaded before the rules, as in a kernel that ran other code first
+    importlib.import_module("torch")  # loaded before the rules, as in a kernel that ran other code first
 
     finder = ar.use_rules(A1)
     finder.remove()
@@ -216,3 +217,32 @@ def test_the_assignment_comes_from_a_folder_above_too(tmp_path):
     folder = tmp_path / "submitted" / "alice" / A2
     folder.mkdir(parents=True)
     assert ar.assignment_of(_write(folder, ["x = 1"], name="notebook.ipynb")) == A2
+
+
+def test_the_kit_readme_tells_students_about_the_check():
+    from cnnlab.course.kit.build import README
+
+    text = README.format(wheel="cnnlab-0.1.0-py3-none-any.whl")
+    assert "python -m cnnlab.assignment_rules check assignments/<id>/<id>.ipynb" in text
+
+
+@pytest.mark.course
+@pytest.mark.slow
+def test_the_a1_set_up_cell_runs_in_the_sandbox_and_the_reference_answers_keep_full_marks(tmp_path):
+    """The worker runs the set-up cell (with use_rules) inside the a1 sandbox: no error in it, every
+    graded cell passes, and a forbidden import there still reads the grader's rule."""
+    import nbformat
+
+    from cnnlab.course.grader.recheck import grade_notebook
+
+    source = nbformat.read(str(REPO / "notebooks" / "assignments" / A1 / f"{A1}.ipynb"), as_version=4)
+    setup = next(i for i, c in enumerate(source.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == "setup")
+    assert 'use_rules("a1_conv_from_scratch")' in source.cells[setup].source
+    submitted = copy.deepcopy(source)
+    submitted.cells.insert(setup + 1, nbformat.v4.new_code_cell("import cnnlab.ops"))
+    run = grade_notebook(A1, source, submitted, cell_timeout=60, submission_dir=tmp_path, run_always=True)
+    assert not [o for o in run.outputs.get(setup, []) if o.get("output_type") == "error"]
+    assert run.verdicts and all(v.passed and not v.needs_review for v in run.verdicts.values()), \
+        {g: v for g, v in run.verdicts.items() if not v.passed or v.needs_review}
+    refused = " ".join(str(o.get("evalue", "")) for o in run.outputs.get(setup + 1, []))
+    assert refused == _grader_message(A1, "cnnlab.ops")

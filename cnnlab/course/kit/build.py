@@ -353,7 +353,9 @@ Then start JupyterLab here, with the kit's settings (they hide the instructors' 
   the cell that says `# YOUR ANSWER`, then run the check cell below it. A check that says
   "not attempted yet" is waiting for you; a wrong answer gets a hint, never an error.
 - `assignments/`: the graded assignments. Fill in every cell marked `YOUR CODE HERE` and run
-  the test cells. The tests you see are a sample: the grader checks many more inputs. You hand
+  the test cells. The tests you see are a sample: the grader checks many more inputs. Before you
+  hand one in, `python -m cnnlab.assignment_rules check assignments/<id>/<id>.ipynb` lists every
+  import the assignment's grader does not allow (its set-up cell applies the same rules). You hand
   an assignment in on the course's JupyterHub (its Assignments tab fetches and submits); on your
   own computer there is no exchange to submit to, so the kit hides that tab: upload your
   finished notebook to the hub, or hand it in as your instructor says.
