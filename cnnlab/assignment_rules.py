@@ -170,6 +170,19 @@ def rules_for(assignment: str) -> Rules:
                  tuple(spec["rules"].items()), spec["summary"])
 
 
+def _probing() -> bool:
+    """True when ``importlib.util.find_spec`` asks (a library probing for an optional package): that
+    question is answered as without the rules, and only an actual import is refused."""
+    frame = sys._getframe(2)
+    for _ in range(3):
+        if frame is None or frame.f_code.co_name in ("_find_and_load_unlocked", "_find_and_load"):
+            return False
+        if frame.f_code.co_name == "find_spec" and frame.f_code.co_filename.endswith("importlib.util>"):
+            return True
+        frame = frame.f_back
+    return False
+
+
 class RulesFinder:
     """A ``sys.meta_path`` finder that refuses the modules an assignment's grader lacks."""
 
@@ -178,7 +191,7 @@ class RulesFinder:
         self._busy = False  # finding the installed packages imports modules itself
 
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
-        if self._busy:
+        if self._busy or _probing():
             return None
         self._busy = True
         try:
@@ -222,8 +235,9 @@ def use_rules(assignment: str, quiet: bool = False) -> RulesFinder | None:
               f"cannot be imported); check the notebook with: python -m cnnlab.assignment_rules check NOTEBOOK")
         loaded = [prefix for prefix, _ in rules.rules if prefix in sys.modules]
         if loaded:
-            print(f"note: {', '.join(loaded)} {'was' if len(loaded) == 1 else 'were'} imported before the rules applied; restart the kernel to check "
-                  f"that your notebook runs without it")
+            verb = "was" if len(loaded) == 1 else "were"
+            print(f"note: {', '.join(loaded)} {verb} imported before the rules applied; restart the kernel "
+                  f"to check that your notebook runs without it")
     return finder
 
 
@@ -271,7 +285,7 @@ def _as_python(source: str) -> tuple[list[str], int]:
                 out.append(indent + (rest if rest.strip() else "pass"))
             else:
                 out.append(indent + "pass")
-        elif stripped.startswith("!") or stripped.endswith("?") and not stripped.startswith("#"):
+        elif stripped.startswith("!") or re.fullmatch(r"\??[\w.]+\??\?\s*", stripped):  # shell, `obj?` help
             out.append(indent + "pass")
         else:
             out.append(line)

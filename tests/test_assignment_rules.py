@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import importlib
+import importlib.util
 import json
 import subprocess
 import sys
@@ -117,6 +118,20 @@ def test_a_from_import_of_a_forbidden_submodule_is_refused(finder_of, monkeypatc
         sys.modules.update(saved)
 
 
+def test_a_librarys_probe_for_an_optional_package_is_not_refused_but_its_import_is(finder_of, monkeypatch):
+    """torch._dynamo probes optional packages with importlib.util.find_spec (hypothesis, ...): the probe
+    answers as without the rules, so training a model under assignment 2's rules works."""
+    monkeypatch.delenv(ar.GRADER_ENV_VAR, raising=False)
+    finder_of(A3)
+    saved = _unload("sklearn")
+    try:
+        importlib.util.find_spec("sklearn")  # no exception
+        with pytest.raises(ModuleNotFoundError, match="assignment 3's grading environment holds"):
+            importlib.import_module("sklearn")
+    finally:
+        sys.modules.update(saved)
+
+
 def test_the_hook_is_removable_and_replaces_an_earlier_one(monkeypatch):
     monkeypatch.delenv(ar.GRADER_ENV_VAR, raising=False)
     first = ar.use_rules(A1, quiet=True)
@@ -178,10 +193,12 @@ def test_check_finds_every_kind_of_import_with_cell_and_line(tmp_path):
         "%timeit -n 3 __import__('scipy')",                                    # cell 7 line 1
         "%%writefile mylib.py\nfrom cnnlab import ops",                        # cell 8 line 2
         "def f(:\n    import sklearn",                                         # cell 9 line 2 (does not parse)
+        "np.pad?\nimport torch  # allowed?",                                   # cell 10 line 2
     ])
     found = [(f.cell, f.line, f.module) for f in ar.check_notebook(path, A1)]
     assert found == [(2, 2, "torch"), (3, 2, "scipy"), (4, 1, "cnnlab.ops"), (5, 1, "cnnlab.ops.conv"),
-                     (6, 4, "torch.nn.functional"), (7, 1, "scipy"), (8, 2, "cnnlab.ops"), (9, 2, "sklearn")]
+                     (6, 4, "torch.nn.functional"), (7, 1, "scipy"), (8, 2, "cnnlab.ops"), (9, 2, "sklearn"),
+                     (10, 2, "torch")]
     first = ar.check_notebook(path, A1)[0]
     assert first.message == _grader_message(A1, "torch")
     assert first.code == "import torch"
