@@ -29,12 +29,3 @@ def test_state_set_from_code_shows_in_the_controls():
     w.set_image("china")
     assert c["image"].value == "china"
 
-
-def test_only_strong_noise_is_warned_about():
-    from cnnlab.widgets.augmentation import STRONG_NOISE
-
-    preview = AugmentationPreview()
-    preview.values["noise"] = STRONG_NOISE / 2  # mild noise: a robustness augmentation, no warning
-    assert not any("noise" in w.lower() for w in preview.warnings())
-    preview.values["noise"] = STRONG_NOISE + 0.1
-    assert any("noise" in w.lower() for w in preview.warnings())
