@@ -1,7 +1,10 @@
 """Reference helpers that several test modules share (test modules never import each other)."""
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import subprocess
 
 import numpy as np
 
@@ -28,3 +31,14 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def stop_process_group(proc: subprocess.Popen, grace: float = 20) -> None:
+    """End a server started with ``start_new_session=True`` and everything it started: SIGTERM to
+    its process group, SIGKILL if it is still there after ``grace`` seconds."""
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()

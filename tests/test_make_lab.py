@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import time
 import urllib.error
@@ -14,7 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from _helpers import free_port
+from _helpers import free_port, stop_process_group
 
 REPO = Path(__file__).resolve().parents[1]
 # -o: never rebuild the virtual environment from a test, use it as it is
@@ -63,12 +62,7 @@ def test_make_lab_serves_jupyterlab(tmp_path):
         assert status == 200 and "JupyterLab" in page, output[-3000:]
         assert _get(f"http://127.0.0.1:{port}/api/contents?token=wrong")[0] == 403  # the token is required
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_process_group(proc)
         log.close()
 
 

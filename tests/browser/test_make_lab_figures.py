@@ -11,14 +11,13 @@ import os
 import re
 import secrets
 import shutil
-import signal
 import subprocess
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
-from _helpers import free_port
+from _helpers import free_port, stop_process_group
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"  # where conftest.py's fixtures put logs and screenshots
@@ -83,12 +82,7 @@ def make_lab(tmp_path: Path, chromium_path: str):
                 time.sleep(0.3)
         yield url, token, log
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_process_group(proc)
 
 
 # the figures of the notebook in front (window.jupyterapp is exposed by --LabApp.expose_app_in_browser)
