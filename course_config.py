@@ -53,34 +53,9 @@ GRADED_FUNCTIONS: dict[str, list[str]] = {
 # and the parts of cnnlab in "cnnlab" (its set-up helpers devices, session, checks and gradcheck
 # always). Nothing else is in the sandbox, so no route (alias, magic, helper file, pickle)
 # imports it; "rules" says why a module is absent, in the message a student reads.
-_NO_TORCH = "assignment 1 is written with numpy alone: PyTorch (and its autograd) is not available"
-GRADING_ENVIRONMENTS: dict[str, dict] = {
-    "a1_conv_from_scratch": {
-        "packages": ["numpy", "matplotlib", "ipython"],
-        "cnnlab": [],
-        "rules": {"torch": _NO_TORCH, "scipy": "assignment 1 asks for your own convolution: SciPy is not available",
-                  "cnnlab.ops": "cnnlab.ops holds the answer key of assignment 1: it is not available"},
-        "summary": "assignment 1's grading environment holds only numpy, matplotlib, IPython and cnnlab's "
-                   "set-up helpers (cnnlab.hello, cnnlab.checks, cnnlab.gradcheck)",
-    },
-    "a2_blocks_and_budget": {
-        "packages": ["numpy", "matplotlib", "ipython", "torch", "scikit-learn"],  # the digits come from scikit-learn
-        "cnnlab": ["data", "train", "augment"],
-        "rules": {"cnnlab.models": "assignment 2 asks for your own blocks: cnnlab.models is not available",
-                  "cnnlab.plots": "cnnlab.plots is not available in assignment 2 (it imports cnnlab.models)"},
-        "summary": "assignment 2's grading environment holds numpy, matplotlib, IPython, PyTorch, scikit-learn "
-                   "and cnnlab's set-up helpers, cnnlab.data, cnnlab.train and cnnlab.augment",
-    },
-    "a3_detection": {
-        "packages": ["numpy", "matplotlib", "ipython", "torch"],
-        "cnnlab": ["data", "train", "augment", "models"],
-        "rules": {"cnnlab.detection": "assignment 3 asks for your own detection functions: cnnlab.detection "
-                                      "is not available",
-                  "cnnlab.widgets": "cnnlab.widgets is not available in assignment 3 (it uses cnnlab.detection)"},
-        "summary": "assignment 3's grading environment holds numpy, matplotlib, IPython, PyTorch and cnnlab's "
-                   "set-up helpers, cnnlab.data, cnnlab.train, cnnlab.augment and cnnlab.models",
-    },
-}
+# They are declared in cnnlab/assignment_rules.py, which the student kit ships, so that a student's
+# own kernel applies the same rules (as advice) and the two can never disagree; edit them there.
+from cnnlab.assignment_rules import ASSIGNMENTS as GRADING_ENVIRONMENTS  # noqa: E402
 
 # Seconds one cell may run while autograding (the training cells need the long one).
 CELL_TIMEOUT_S = int(os.environ.get("CNNLAB_CELL_TIMEOUT", 120))

@@ -8,7 +8,8 @@ the grader's message. It is advice, not a boundary. Before submitting, check a n
 
     python -m cnnlab.assignment_rules check a1_conv_from_scratch.ipynb
 
-The rules below are plain data; a course test keeps them equal to the grader's declaration.
+The rules below are plain data, and the one declaration of them: the grader's course_config.py
+and its sandbox builder read them from here.
 """
 from __future__ import annotations
 

@@ -28,9 +28,10 @@ def _grader_message(assignment: str, module: str) -> str:
 
 # -- one source of truth ---------------------------------------------------------------------------
 def test_the_rules_equal_course_config_and_the_grader_constants():
-    assert ar.ASSIGNMENTS == course_config.GRADING_ENVIRONMENTS
-    assert ar.ALWAYS_PACKAGES == environments.ALWAYS
-    assert ar.ALWAYS_CNNLAB == environments.ALWAYS_CNNLAB
+    """One declaration: what the grader's config and sandbox builder use is the student package's."""
+    assert course_config.GRADING_ENVIRONMENTS is ar.ASSIGNMENTS
+    assert environments.ALWAYS is ar.ALWAYS_PACKAGES
+    assert environments.ALWAYS_CNNLAB is ar.ALWAYS_CNNLAB
     assert set(ar.ASSIGNMENTS) == set(course_config.ASSIGNMENTS)
 
 

@@ -29,11 +29,11 @@ from typing import Any
 
 from .. import config
 
-# What every grading sandbox needs to run a notebook at all: the worker's IPython shell and
-# nbgrader's kernel (ipykernel), whatever the assignment allows.
-ALWAYS = ("numpy", "ipython", "ipykernel", "cnnlab")
-# cnnlab's modules every notebook's set-up cell uses (``cnnlab.hello()``, the checks, the import rules).
-ALWAYS_CNNLAB = ("__init__", "devices", "session", "checks", "gradcheck", "assignment_rules")
+# What every grading sandbox holds, whatever the assignment allows: the distributions the worker's
+# IPython shell and nbgrader's kernel need, and the cnnlab modules every set-up cell uses. Declared
+# with the rules in the student package (cnnlab.assignment_rules), which a student's kernel reads too.
+from cnnlab.assignment_rules import ALWAYS_CNNLAB  # noqa: E402
+from cnnlab.assignment_rules import ALWAYS_PACKAGES as ALWAYS  # noqa: E402
 RULES_ENV_VAR = "CNNLAB_IMPORT_RULES"
 _LAYOUT = 3  # bump when what site_entries computes changes (the cached lists are then recomputed)
 
