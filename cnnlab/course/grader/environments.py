@@ -34,7 +34,7 @@ from .. import config
 # with the rules in the student package (cnnlab.assignment_rules), which a student's kernel reads too.
 from cnnlab.assignment_rules import ALWAYS_CNNLAB  # noqa: E402
 from cnnlab.assignment_rules import ALWAYS_PACKAGES as ALWAYS  # noqa: E402
-RULES_ENV_VAR = "CNNLAB_IMPORT_RULES"
+from cnnlab.assignment_rules import GRADER_ENV_VAR as RULES_ENV_VAR  # noqa: E402 - the sandbox's rules
 _LAYOUT = 3  # bump when what site_entries computes changes (the cached lists are then recomputed)
 
 
