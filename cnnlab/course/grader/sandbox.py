@@ -25,11 +25,15 @@ import fnmatch
 import functools
 import hashlib
 import itertools
+import json
 import os
 import shutil
+import stat
 import sys
 import sysconfig
+import tempfile
 import threading
+import time
 import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -103,10 +107,51 @@ def _package_dir() -> Path:
     return Path(cnnlab.__file__).resolve().parent
 
 
-def _package_digest(package: Path) -> str:
+def _package_cache() -> Path:
+    """Where the student package is unpacked, once per content (and its digests remembered)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cnnlab" / "student-package"
+
+
+# A file changed less than this long before a stat walk may change again within the same tick of the
+# file system's clock, keeping its times: a signature with such a file is never remembered (as git does).
+_SETTLE_NS = 2 * 10**9
+_DIGESTS_KEPT = 16
+
+
+def _tree_signature(package: Path) -> tuple[str, bool]:
+    """A key for what :func:`_package_digest` reads, from a stat walk alone (no file is read).
+
+    Every entry below ``package`` (``course/`` aside, as in the digest) by path, and each file's
+    device, inode, size, modification and change times in nanoseconds (the change time cannot be
+    set back by a program, so an edit that restores the size and modification time still shows).
+    Returns the key and whether it may be remembered: False while a file changed within the last
+    :data:`_SETTLE_NS` (it could change again and keep all its times).
+    """
+    signature = hashlib.sha256(cnnlab.__version__.encode() + b"\0")
+    recent = time.time_ns() - _SETTLE_NS
+    settled = True
+    for path in sorted(package.rglob("*")):
+        rel = path.relative_to(package)
+        if rel.parts[0] == "course":
+            continue
+        try:
+            st = path.stat()
+        except OSError:
+            signature.update(f"{rel}\0?\0".encode())
+            settled = False
+            continue
+        if stat.S_ISREG(st.st_mode):
+            signature.update(f"{rel}\0{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}\0".encode())
+            settled = settled and max(st.st_mtime_ns, st.st_ctime_ns) < recent
+        else:
+            signature.update(f"{rel}\0{stat.S_IFMT(st.st_mode)}\0".encode())
+    return signature.hexdigest(), settled
+
+
+def _content_digest(package: Path) -> str:
     """A digest of what the student kit's wheel is built from: every file of ``package`` that
     :func:`cnnlab.course.kit.build.build_wheel` copies, by path and content, and the package's version."""
-    from ..kit.build import NOT_IN_THE_WHEEL
+    from ..kit.build import NOT_IN_THE_WHEEL  # imports nbformat and jsonschema: 1.7 s of CPU
 
     digest = hashlib.sha256(cnnlab.__version__.encode())
     for path in sorted(package.rglob("*")):
@@ -116,6 +161,41 @@ def _package_digest(package: Path) -> str:
             continue
         digest.update(str(rel).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:20]
+
+
+def _package_digest(package: Path) -> str:
+    """:func:`_content_digest` of ``package``, remembered in the cache per :func:`_tree_signature`.
+
+    An unchanged tree costs a stat walk (milliseconds) instead of importing the kit's builder and
+    reading every file (1.7 s for each stock nbgrader kernel); any edit changes the signature and the
+    digest is computed again from the content.
+    """
+    signature, settled = _tree_signature(package)
+    store = _package_cache() / "digests.json"
+    try:
+        known = json.loads(store.read_text())
+        if not isinstance(known, dict):
+            known = {}
+    except (OSError, ValueError):
+        known = {}
+    digest = known.get(signature)
+    if isinstance(digest, str) and len(digest) == 20 and all(c in "0123456789abcdef" for c in digest):
+        return digest
+    digest = _content_digest(package)
+    if settled:  # several grading processes may write at once: each replaces the file whole
+        kept = {k: v for k, v in list(known.items())[-(_DIGESTS_KEPT - 1):] if isinstance(v, str)}
+        kept[signature] = digest
+        tmp = None
+        try:
+            store.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=store.parent, prefix=".digests-")
+            with os.fdopen(fd, "w") as fh:
+                json.dump(kept, fh)
+            os.replace(tmp, store)
+        except OSError:  # a cache: the digest is still right
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
+    return digest
 
 
 @functools.cache
@@ -132,13 +212,12 @@ def student_package() -> Path | None:
     package = _package_dir()
     if not (package / "course").is_dir():  # the student package itself is installed
         return package
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cnnlab" / "student-package"
+    cache = _package_cache()
     unpacked = cache / _package_digest(package) / "cnnlab"
     if (unpacked / "__init__.py").is_file():
         return unpacked
     try:
         import compileall
-        import tempfile
         import zipfile
 
         from ..kit.build import build_wheel
