@@ -40,10 +40,16 @@ def test_wire_round_trip_without_pickle():
 def test_cells_to_run_skips_tests_and_restores_locked_cells():
     source = nbformat.read(str(A1_SOURCE), as_version=4)
     submitted = nbformat.read(str(A1_SOURCE), as_version=4)
-    submitted.cells[1].source = "import os; os.system('evil')"  # the locked set-up cell
+    meta = [c.metadata.get("nbgrader", {}) for c in submitted.cells]
+    setup = next(i for i, m in enumerate(meta) if m.get("grade_id") == "setup" and m.get("locked"))
+    submitted.cells[setup].source = "import os; os.system('evil')"  # the locked set-up cell, edited
+    # the test cells as the source has them (their asserts run in the trusted grader, never here)
+    test_cells = [c.source for c, m in zip(source.cells, meta) if c.cell_type == "code" and m.get("grade")
+                  and not m.get("solution")]
+    assert len(test_cells) == 8 and "assert tuple(output_size((6, 6), 3)) == (4, 4)" in test_cells[0]
     run, solutions = cells_to_run(submitted, source)
     assert "cnnlab.hello(" in run[0] and not any("evil" in r for r in run)
-    assert not any("check_output_size(output_size, hidden=True)" in r for r in run)
+    assert not [t for t in test_cells if t in run]
     assert any("def conv_forward(" in s for s in solutions)
 
 
@@ -312,6 +318,7 @@ def _receive_frame(frame: bytes) -> dict:
 
 
 def test_wire_sends_arrays_as_raw_bytes_after_the_json():
+    import base64
     import os
     import threading
 
@@ -326,7 +333,9 @@ def test_wire_sends_arrays_as_raw_bytes_after_the_json():
     os.close(read)
     text_len, data_len = np.frombuffer(raw[:16], dtype="<u8")
     assert data_len == x.nbytes and raw[16 + text_len:] == x.tobytes()  # the array, byte for byte
-    assert b"base64" not in raw and b"__nd__" in raw[16 : 16 + text_len]
+    json_part = raw[16 : 16 + text_len]
+    assert b"__nd__" in json_part  # the JSON names the array; no copy of its bytes, raw or base64, is in it
+    assert x.tobytes() not in json_part and base64.b64encode(x.tobytes())[:16] not in json_part
     back = _receive_frame(raw)
     assert back["n"] == 3
     got = wire.decode(back["x"])
