@@ -9,6 +9,9 @@
   similarity ASSIGNMENT [--past DIR] [--threshold T] [--out DIR]
                                 answer cells that look copied (classmates, the kit, the lectures, earlier
                                 years): HTML report + CSV, review notes; scores unchanged
+  export-grades --lms canvas|moodle --out FILE.csv [--assignment ID ...] [--lms-gradebook FILE]
+                                assignment totals as the CSV that Canvas's or Moodle's grade import reads
+                                (only final scores; exit status 1 when some were held back or unmatched)
   student-kit --out DIR         build what students receive (wheel without cnnlab.course, student lectures,
                                 released assignments) and check that it holds no answer
 """
@@ -75,6 +78,23 @@ def main(argv: list[str] | None = None) -> int:
     p_kit = sub.add_parser("student-kit", help="build the student kit into a folder and check it holds no answer")
     p_kit.add_argument("--out", type=Path, required=True)
     p_kit.add_argument("--no-check", action="store_true", help="skip the boundary check (not for release)")
+    p_lms = sub.add_parser("export-grades", help="assignment totals as a Canvas or Moodle grade-import CSV")
+    p_lms.add_argument("--lms", choices=("canvas", "moodle"), required=True)
+    p_lms.add_argument("--out", type=Path, required=True, metavar="FILE.csv", help="the CSV to write")
+    p_lms.add_argument("--assignment", action="extend", nargs="+", metavar="ID",
+                       help="only these assignments (default: every assignment in the gradebook)")
+    p_lms.add_argument("--lms-gradebook", type=Path, metavar="FILE", help="Canvas: the gradebook CSV that Canvas "
+                       "exported; its assignment columns are filled in or added, every other cell kept")
+    p_lms.add_argument("--match", default="SIS Login ID", metavar="COLUMN", help="Canvas: the column of "
+                       "--lms-gradebook holding each student's nbgrader id (or e-mail with --student-key email); "
+                       "default 'SIS Login ID'")
+    p_lms.add_argument("--student-key", choices=("id", "email"), default="id",
+                       help="what --match holds: the nbgrader student id (default) or e-mail address")
+    p_lms.add_argument("--title", action="append", default=[], metavar="ASSIGNMENT=TITLE",
+                       help="the LMS column of an assignment (Canvas: 'Title (1234)' for assignment 1234)")
+    p_lms.add_argument("--allow-needs-review", action="store_true",
+                       help="also export provisional totals of submissions that still need manual grading")
+    p_lms.add_argument("--force", action="store_true", help="allow --out to be the --lms-gradebook file")
     sub.add_parser("nbgrader", help="nbgrader CMD ... with the course's config")
     args = parser.parse_args(argv)
 
@@ -107,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(report.flagged)} pair(s) flagged; review notes added for: {', '.join(noted) or 'nobody'}")
         print(f"wrote {html_path}\nwrote {csv_path}")
         return 0
+    if args.command == "export-grades":
+        return _export_grades(args)
     if args.command == "report":
         from .grader.report import write_report
 
@@ -114,6 +136,39 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {csv_path}\nwrote {png_path}")
         return 0
     return 2
+
+
+def _export_grades(args: argparse.Namespace) -> int:
+    from . import config
+    from .grader.lms_export import ExportError, export_grades
+
+    titles = {}
+    for item in args.title:
+        assignment, sep, title = item.partition("=")
+        if not sep or not assignment or not title.strip():
+            print(f"--title {item!r}: expected ASSIGNMENT=TITLE, e.g. a1=\"Assignment 1 (1234)\"", file=sys.stderr)
+            return 2
+        titles[assignment] = title.strip()
+    try:
+        cfg = config.load()
+        result = export_grades(args.lms, args.out, config.gradebook_url(), args.assignment, args.lms_gradebook,
+                               args.match, args.student_key, titles, getattr(cfg, "COURSE_ID", None),
+                               args.allow_needs_review, args.force)
+    except (ExportError, FileNotFoundError) as exc:
+        print(f"export-grades: {exc}", file=sys.stderr)
+        return 2
+    for note in result.notes:
+        print(note)
+    for assignment, students in result.held_back.items():
+        print(f"{assignment}: not exported, still needs manual grading in formgrader (--allow-needs-review "
+              f"exports the provisional total): {', '.join(students)}", file=sys.stderr)
+    if result.unmatched:
+        print(f"in the gradebook but in no row of {args.lms_gradebook} (column {args.match!r}); their scores are "
+              "NOT in the file, enter them in the LMS by hand:", file=sys.stderr)
+        for student, scores in result.unmatched.items():
+            print(f"  {student}: {scores}", file=sys.stderr)
+    print(f"wrote {result.path} ({result.rows} rows)")
+    return 1 if result.held_back or result.unmatched else 0
 
 
 def _grade(args: argparse.Namespace) -> int:
