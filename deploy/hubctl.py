@@ -263,10 +263,51 @@ deploy/hubctl.py: set up and look after the one-machine hub (run with the reposi
       (id,first_name,last_name,email,role; role is instructor or student)
   systemd [--out DIR] [--hub-dir DIR] [--ip IP] [--port N] [--ssl-cert PEM --ssl-key PEM]
       write cnnlab-proxy.service, cnnlab-hub.service and their environment file
+  lti register --issuer URL --client-id ID --deployment-id ID --authorize-url URL --token-url URL
+               --jwks-url URL [--username-key CLAIM] [--hub-dir DIR]
+      keep the LMS's LTI 1.3 settings for sign-in (CNNLAB_HUB_AUTH=lti13), make the hub's key and
+      print what to paste into the LMS (the public key and the hub's login and redirect URLs)
+  lti publish ASSIGNMENT --db-url URL [--label TITLE] [--context ID] [--hub-dir DIR]
+      send the assignment's scores to the LMS course's gradebook (LTI Assignment and Grade Services)
   gradebook backup --db-url URL --out FILE.json
   gradebook restore --db-url URL --from FILE.json
       every row of nbgrader's gradebook, SQLite or PostgreSQL (restore needs an empty database)
 """
+
+
+def _lti_command(args) -> None:
+    import json
+
+    import lti
+
+    if args.action == "register":
+        settings = lti.PlatformSettings(args.issuer, args.client_id, args.deployment_id, args.authorize_url,
+                                        args.token_url, args.jwks_url, args.username_key)
+        done = lti.register(args.hub_dir, settings)
+        hub = args.hub_url.rstrip("/")
+        print(f"LTI settings kept in {done['settings']}; the hub's key in {done['key']} (root only)\n"
+              "In the LMS's tool registration (Canvas: Developer Key > LTI key; Moodle: External tool), enter:\n"
+              f"  OpenID Connect login / initiation URL: {hub}/hub/lti13/oauth_login\n"
+              f"  Redirect URI:                          {hub}/hub/lti13/oauth_callback\n"
+              f"  Target link URI:                       {hub}/hub/home\n"
+              "  Custom parameter:                      username=$User.username\n"
+              "  Services: Assignment and Grade Services (line items and scores)\n"
+              "  Public key (JWK):\n" + json.dumps(done["public_jwk"], indent=1) + "\n"
+              "Then set CNNLAB_HUB_AUTH=lti13 and restart the hub.")
+    else:
+        import lti_scores
+
+        done = lti_scores.publish(args.hub_dir, args.db_url, args.assignment, label=args.label,
+                                  context=args.context)
+        graded = {k: v for k, v in done["sent"].items() if v is not None}
+        pending = sorted(k for k, v in done["sent"].items() if v is None)
+        print(f"{args.assignment}: {len(graded)} scores sent to {done['lineitem']}"
+              + (f"; {len(pending)} marked pending (a grade is missing): {', '.join(pending)}" if pending else ""))
+        if done["not_launched"]:
+            print("not sent (never opened the hub from the LMS, so the LMS's id is unknown): "
+                  + ", ".join(done["not_launched"]), file=sys.stderr)
+        if done["not_graded"]:
+            print("no submission: " + ", ".join(done["not_graded"]), file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -290,6 +331,20 @@ def main(argv: list[str] | None = None) -> int:
     units.add_argument("--port", type=int)
     units.add_argument("--ssl-cert")
     units.add_argument("--ssl-key")
+
+    lti_cmd = sub.add_parser("lti").add_subparsers(dest="action", required=True)
+    reg = lti_cmd.add_parser("register")
+    for name in ("issuer", "client-id", "deployment-id", "authorize-url", "token-url", "jwks-url"):
+        reg.add_argument(f"--{name}", required=True)
+    reg.add_argument("--username-key", default="custom_username")
+    reg.add_argument("--hub-dir", default=hub_dir)
+    reg.add_argument("--hub-url", default="https://this-machine", help="the hub's public URL, for the printout")
+    pub = lti_cmd.add_parser("publish")
+    pub.add_argument("assignment")
+    pub.add_argument("--db-url", default=os.environ.get("CNNLAB_DB_URL"), required=not os.environ.get("CNNLAB_DB_URL"))
+    pub.add_argument("--label")
+    pub.add_argument("--context")
+    pub.add_argument("--hub-dir", default=hub_dir)
 
     gradebook = sub.add_parser("gradebook").add_subparsers(dest="action", required=True)
     back = gradebook.add_parser("backup")
@@ -324,6 +379,8 @@ def main(argv: list[str] | None = None) -> int:
             print("\n".join(f"wrote {p}" for p in written.values()))
             print("then: bash deploy/hub.sh --prepare && systemctl daemon-reload && "
                   "systemctl enable --now cnnlab-proxy cnnlab-hub")
+        elif args.command == "lti":
+            _lti_command(args)
         elif args.command == "gradebook":
             import gradebook_backup
 

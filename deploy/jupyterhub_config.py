@@ -20,8 +20,9 @@ Every setting comes from an environment variable (defaults in brackets):
                                     never into the server's environment or a page
   CNNLAB_MEM_LIMIT                  memory per user server, e.g. 2G [2G]
   CNNLAB_CULL_TIMEOUT               seconds of inactivity before a server is stopped [3600]
-  CNNLAB_HUB_AUTH                   "pam" (Unix passwords) or "dummy" (one shared password
-                                    CNNLAB_HUB_PASSWORD; tests only) [pam]
+  CNNLAB_HUB_AUTH                   "pam" (Unix passwords), "lti13" (sign-in from the LMS, registered
+                                    with `deploy/hubctl.py lti register`, see deploy/lti.py) or "dummy"
+                                    (one shared password CNNLAB_HUB_PASSWORD; tests only) [pam]
   CNNLAB_HUB_ADMIN_TOKEN            when set, a service with this token may manage users (tests)
   CNNLAB_HUB_ADMINS                 comma-separated hub admins [none: instructors are not admins]
   CNNLAB_SSL_CERT / CNNLAB_SSL_KEY  HTTPS: the certificate (chain) and key the proxy serves
@@ -133,18 +134,25 @@ if env("CNNLAB_SSL_CERT") and env("CNNLAB_SSL_KEY"):
     c.JupyterHub.ssl_cert = env("CNNLAB_SSL_CERT")
     c.JupyterHub.ssl_key = env("CNNLAB_SSL_KEY")
 
-# Who may log in: local Unix users in one of the two groups.
-if env("CNNLAB_HUB_AUTH", "pam") == "dummy":
+# Who may log in: local Unix users on the roster. With "lti13" they sign in from the LMS
+# (deploy/lti.py) and the LMS's course roles, not the roster's, put them in the two groups.
+AUTH = env("CNNLAB_HUB_AUTH", "pam")
+if AUTH == "dummy":
     c.JupyterHub.authenticator_class = "dummy"
     c.DummyAuthenticator.password = env("CNNLAB_HUB_PASSWORD") or None
+elif AUTH == "lti13":
+    from lti import configure_hub as configure_lti  # noqa: E402
+
+    configure_lti(c, HUB_DIR)
 else:
     c.JupyterHub.authenticator_class = "pam"
 c.Authenticator.allowed_users = set(INSTRUCTORS) | set(STUDENTS)
 c.Authenticator.admin_users = set(_names("CNNLAB_HUB_ADMINS"))  # instructors are not admins (roles below)
-c.JupyterHub.load_groups = {
-    "instructors": {"users": INSTRUCTORS},
-    "students": {"users": STUDENTS},
-}
+if AUTH != "lti13":  # JupyterHub refuses load_groups when the authenticator manages groups
+    c.JupyterHub.load_groups = {
+        "instructors": {"users": INSTRUCTORS},
+        "students": {"users": STUDENTS},
+    }
 
 # Services: the idle culler always; a management token for scripts and tests when asked for.
 CULL_TIMEOUT = int(env("CNNLAB_CULL_TIMEOUT", "3600"))
