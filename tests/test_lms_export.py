@@ -145,6 +145,14 @@ def test_allow_needs_review_exports_the_provisional_totals(db_url, tmp_path):
         assert got[sid] == want, sid
 
 
+def test_canvas_new_file_by_email_lists_who_has_no_email(db_url, tmp_path):
+    out = tmp_path / "canvas.csv"
+    result = export_grades("canvas", out, db_url, key="email")
+    assert {row[3]: row[5:] for row in _rows(out)[2:]} == {
+        STUDENTS[sid][2]: [FINAL["a1"].get(sid, ""), FINAL["a2"].get(sid, "")] for sid in STUDENTS}
+    assert list(result.unmatched) == ["bob"] and result.unmatched["bob"] == "a1 0.3, a2 (none)"
+
+
 def test_canvas_new_file_gives_the_nbgrader_id_as_sis_login_id(db_url, tmp_path):
     out = tmp_path / "canvas.csv"
     result = export_grades("canvas", out, db_url, assignments=["a2"], titles={"a2": "Blocks and budget"})
@@ -267,7 +275,10 @@ def test_unknown_assignment_and_unknown_title_are_refused(db_url, tmp_path):
     assert not (tmp_path / "m.csv").exists()
 
 
-def test_an_empty_gradebook_is_refused(tmp_path, monkeypatch):
+def test_an_empty_or_missing_gradebook_is_refused(tmp_path):
+    with pytest.raises(ExportError, match=f"no gradebook at {tmp_path / 'none.db'}: expected the course's"):
+        export_grades("canvas", tmp_path / "c.csv", f"sqlite:///{tmp_path / 'none.db'}")
+    assert not (tmp_path / "none.db").exists()  # and none was created
     url = _new_gradebook(tmp_path / "empty.db")
     with pytest.raises(ExportError, match="holds no assignment: generate and grade one first"):
         export_grades("canvas", tmp_path / "c.csv", url)

@@ -123,6 +123,9 @@ def read_grades(db_url: str, assignments: list[str] | None = None, course_id: st
 
     from .report import gradebook_scores
 
+    if db_url.startswith("sqlite:///") and not Path(db_url[len("sqlite:///"):]).is_file():
+        raise ExportError(f"no gradebook at {db_url[len('sqlite:///'):]}: expected the course's gradebook.db "
+                          "(run from the course repository, or set CNNLAB_DB_URL / --config)")
     kwargs = {"course_id": course_id} if course_id else {}
     with Gradebook(db_url, **kwargs) as gb:
         known = [a.name for a in gb.assignments]
@@ -193,7 +196,8 @@ def canvas_csv(grades: Grades, titles: dict[str, str] | None = None, lms_gradebo
         raise ExportError(f"--student-key {key!r}: expected 'id' or 'email'")
     titles = _titles(grades, titles)
     if lms_gradebook is None:
-        return _canvas_new(grades, titles, match, key), [], [
+        no_key = sorted(s for s in _scored_students(grades) if key == "email" and not grades.students[s].email)
+        return _canvas_new(grades, titles, match, key), no_key, [
             f"new Canvas file: Canvas matches its students by 'SIS Login ID' = the nbgrader student "
             f"{key}; export Canvas's gradebook and pass it as --lms-gradebook when they differ"]
     return _canvas_fill(grades, titles, lms_gradebook, match, key)
