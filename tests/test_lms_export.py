@@ -228,6 +228,17 @@ def test_canvas_matches_by_email_and_by_canvas_assignment_id(db_url, tmp_path):
     assert set(result.unmatched) == {"bob"}  # no e-mail address in the gradebook
 
 
+def test_canvas_semicolon_export_keeps_its_delimiter(db_url, tmp_path):
+    """Canvas exports with semicolons when the user's setting asks for them, and reads them back."""
+    src = tmp_path / "export.csv"
+    src.write_text("Student;ID;SIS Login ID;Section;a1 (202)\n"
+                   "    Points Possible;;;;17,50\n\"Lee; Ann\";11;ann;S;\n", encoding="utf-8")
+    out = tmp_path / "import.csv"
+    export_grades("canvas", out, db_url, lms_gradebook=src)
+    assert out.read_text(encoding="utf-8") == ("Student;ID;SIS Login ID;Section;a1 (202);a2\n"
+                                               "    Points Possible;;;;17,50;15\n\"Lee; Ann\";11;ann;S;17.5;14\n")
+
+
 def test_the_canvas_export_is_never_overwritten_without_force(db_url, tmp_path):
     src = tmp_path / "canvas.csv"
     src.write_bytes(CANVAS_IN.encode("utf-8"))

@@ -431,7 +431,9 @@ def _canvas_fill(grades: Grades, titles: dict[str, str], text: str, match: str, 
                 if "read only" in old:
                     notes.append(f"{a}: Canvas marks column {header[k]!r} read only; it ignores scores there")
                     continue
-                if old.strip() and not _same_number(old, pp):
+                if _same_number(old, pp):
+                    continue  # as Canvas wrote it (e.g. 17,50 with a decimal comma)
+                if old.strip():
                     notes.append(f"{a}: Canvas has {old} points possible, the gradebook's maximum is {pp}; "
                                  f"the import sets it to {pp}")
                 changes[k] = pp
