@@ -205,6 +205,15 @@ class SandboxCgroup:
             return int(_read(self.dirs[""] / "memory.current"))
         return int(_read(self.dirs["memory"] / "memory.usage_in_bytes"))
 
+    def peak_memory_bytes(self) -> int | None:
+        """The most memory the group has held at once since it was made (v1 ``memory.max_usage_in_bytes``,
+        v2 ``memory.peak``); None where the kernel does not keep it (v2 before Linux 5.19)."""
+        name = "memory.peak" if self.version == 2 else "memory.max_usage_in_bytes"
+        try:
+            return int(_read(self.dirs["" if self.version == 2 else "memory"] / name))
+        except (OSError, ValueError):
+            return None
+
     def oom_kills(self) -> int:
         """How many processes of the group the kernel killed for its memory cap."""
         try:
