@@ -59,10 +59,11 @@ class Platform:
     lineitems: dict[str, dict] = field(default_factory=dict)  # id (URL) -> line item
     scores: dict[str, dict[str, dict]] = field(default_factory=dict)  # line item id -> {userId: score}
     forge: str | None = None
+    host: str = "127.0.0.1"  # "localhost" puts the LMS on another site than a hub on 127.0.0.1, for browsers
 
     def __post_init__(self) -> None:
         self.port = hubctl.free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"http://{self.host}:{self.port}"
         self.private_pem, self.public_pem = _pem_pair()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None

@@ -79,7 +79,7 @@ def lms():
     hub_dir.mkdir()
     # The instructor adds the hub to the LMS, copies the LMS's values into `hubctl lti register`,
     # and pastes the public key it prints into the LMS.
-    platform = Platform(tool_url=hub.url, tool_jwk={})
+    platform = Platform(tool_url=hub.url, tool_jwk={}, host="localhost")  # another site than the hub, for browsers
     settings = platform.settings()
     argv = ["lti", "register", "--hub-dir", str(hub_dir), "--issuer", settings["issuer"],
             "--client-id", settings["client_id"], "--deployment-id", settings["deployment_id"],
@@ -257,3 +257,26 @@ def test_a_student_cannot_read_other_students_scores(lms):
         assert info.st_uid == 0 and stat.S_IMODE(info.st_mode) == 0o600, (private, oct(info.st_mode))
     assert stat.S_IMODE((hub_dir / "state").stat().st_mode) == 0o700
     assert json.loads((hub_dir / lti.SETTINGS_FILE).read_text())["client_id"] == platform.client_id
+
+
+def test_a_student_signs_in_from_the_lms_in_chromium(lms):
+    """The real browser path: the LMS on another site (localhost) than the hub (127.0.0.1), its
+    auto-submitting form posted cross-site, the hub's state and nonce cookies carried through."""
+    from _lab_page import CHROMIUM_ARGS
+    from playwright.sync_api import sync_playwright
+
+    chromium = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if Path(p).exists()), None)
+    if chromium is None:
+        pytest.skip("no Chromium (apt-get install chromium)")
+    platform, hub, _ = lms
+    who = STUDENTS[2]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(platform.launch_url(who))
+            page.wait_for_url(f"{hub.url}/hub/home", timeout=30_000)
+            assert who in page.inner_text("body")  # signed in, named on the hub's home page
+        finally:
+            browser.close()
+    assert _user(hub, who)["groups"] == ["students"]
