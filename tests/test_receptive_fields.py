@@ -45,9 +45,14 @@ def test_support_is_peaked_in_the_middle():
     assert nz.size == 7 and nz.argmax() == 3 and nz[0] < nz[3]
 
 
-@pytest.mark.parametrize("bad", [[0], [(3, 0)], [(3, 1, -1)], ["3"], [(1, 2, 3, 4)], [True]])
-def test_bad_layers_are_rejected(bad):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize("bad, words", [
+    ([0], "kernel must be a positive integer, got 0"), ([(3, 0)], "stride must be a positive integer, got 0"),
+    ([(3, 1, -1)], "dilation must be a positive integer, got -1"),
+    (["3"], "a layer is a LayerSpec, a kernel size or a \\(kernel, stride\\[, dilation\\]\\) tuple; got '3'"),
+    ([(1, 2, 3, 4)], "tuple; got \\(1, 2, 3, 4\\)"), ([True], "tuple; got True"),
+])
+def test_bad_layers_are_rejected_with_what_was_wrong(bad, words):
+    with pytest.raises(ValueError, match=words):
         receptive_field(bad)
 
 
