@@ -20,7 +20,7 @@ LINEITEM_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
 RESULT_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly"
 
 
-def _grade_service(hub_dir: str | os.PathLike, context: str | None):
+def grade_service(hub_dir: str | os.PathLike, context: str | None):
     """pylti1p3's AssignmentsGradesService for the course ``context`` (the only one launched when None)."""
     from pylti1p3.assignments_grades import AssignmentsGradesService
     from pylti1p3.registration import Registration
@@ -90,7 +90,7 @@ def publish(hub_dir: str | os.PathLike, db_url: str, assignment: str, *, label: 
     from pylti1p3.lineitem import LineItem
 
     maximum, totals = assignment_totals(db_url, assignment)
-    service, context = _grade_service(hub_dir, context)
+    service, context = grade_service(hub_dir, context)
     users = {name: u for name, u in read_launches(hub_dir)["users"].items()
              if u.get("context") == context and "students" in u.get("groups", [])}
     try:

@@ -217,7 +217,7 @@ def test_scores_go_to_the_lms_gradebook_under_each_students_lti_id(lms, tmp_path
     assert done["not_launched"] == ["ltidan"] and done["not_graded"] == []
 
     # What the LMS now holds, read back through its results service with the tool's own credentials.
-    service, _ = lti_scores._grade_service(hub_dir, None)
+    service, _ = lti_scores.grade_service(hub_dir, None)
     from pylti1p3.lineitem import LineItem
 
     results = {r["userId"]: r["resultScore"] for r in service.get_grades(LineItem({"id": item["id"]}))}
