@@ -89,8 +89,8 @@ def publish(hub_dir: str | os.PathLike, db_url: str, assignment: str, *, label: 
     from pylti1p3.grade import Grade
     from pylti1p3.lineitem import LineItem
 
-    maximum, totals = assignment_totals(db_url, assignment)
     service, context = grade_service(hub_dir, context)
+    maximum, totals = assignment_totals(db_url, assignment)
     users = {name: u for name, u in read_launches(hub_dir)["users"].items()
              if u.get("context") == context and "students" in u.get("groups", [])}
     try:

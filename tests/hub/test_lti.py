@@ -280,3 +280,22 @@ def test_a_student_signs_in_from_the_lms_in_chromium(lms):
         finally:
             browser.close()
     assert _user(hub, who)["groups"] == ["students"]
+
+
+def test_publishing_before_any_launch_or_without_grade_services_says_what_to_do(tmp_path, capsys):
+    settings = lti.PlatformSettings("https://lms.example.edu", "c", "1", "https://lms.example.edu/auth",
+                                    "https://lms.example.edu/token", "https://lms.example.edu/keys")
+    lti.register(tmp_path, settings)
+    assert hubctl.main(["lti", "publish", "a1", "--hub-dir", str(tmp_path), "--db-url", "sqlite:///x.db"]) == 2
+    assert "no LMS course has launched the hub" in capsys.readouterr().err
+    claims = {"sub": "u1", "iss": settings.issuer, "https://purl.imsglobal.org/spec/lti/claim/context": {"id": "c1"},
+              "https://purl.imsglobal.org/spec/lti/claim/roles": [LIS + "Instructor"],
+              lti.AGS_CLAIM: {"lineitems": "https://lms.example.edu/li", "scope": [lti_scores.RESULT_SCOPE]}}
+    lti.record_launch(tmp_path, "prof", claims)
+    with pytest.raises(lti.LTIConfigError, match="did not grant the hub .*lineitem.*score.*enable 'Assignment"):
+        lti_scores.grade_service(tmp_path, None)
+    lti.record_launch(tmp_path, "prof", {**claims, "https://purl.imsglobal.org/spec/lti/claim/context": {"id": "c2"}})
+    with pytest.raises(lti.LTIConfigError, match=r"launched from 2 LMS courses \(c1, c2\): name one with --context"):
+        lti_scores.grade_service(tmp_path, None)
+    with pytest.raises(lti.LTIConfigError, match="no launch from LMS course 'c3'"):
+        lti_scores.grade_service(tmp_path, "c3")
