@@ -186,28 +186,35 @@ def student_python(built_kit, tmp_path_factory):
     return python
 
 
-def _run(python: Path, code: str, cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess:
+def _run(python: Path, code: str, cwd: Path, timeout: int = 600,
+         args: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "CNNLAB_EXERCISES_STRICT")}
-    return subprocess.run([str(python), "-c", code], capture_output=True, text=True, cwd=cwd, env=env,
+    return subprocess.run([str(python), "-c", code, *args], capture_output=True, text=True, cwd=cwd, env=env,
                           timeout=timeout)
 
 
 @pytest.mark.slow
 @pytest.mark.kit
 def test_student_venv_has_the_package_without_the_instructor_side(student_python, tmp_path):
+    """Every module of the installed wheel imports without cnnlab.course, and none of them has an
+    attribute named like a graded function or an instructor reference (FORBIDDEN, from the config)."""
     proc = _run(student_python, textwrap.dedent("""
-        import importlib.util, cnnlab
-        from cnnlab import ops, detection, models, widgets, exercises, checks, pretrained
+        import importlib, importlib.util, pkgutil, sys, cnnlab
+        from cnnlab import ops
         print(cnnlab.__file__)
         print(importlib.util.find_spec("cnnlab.course"))
-        print(hasattr(ops, "conv2d_naive_forward"), hasattr(detection, "nms"), hasattr(models, "ResidualUnit"))
+        names = sys.argv[1].split(",")
+        modules = [cnnlab] + [importlib.import_module(m.name) for m in pkgutil.walk_packages(cnnlab.__path__, "cnnlab.")]
+        print(len(modules), sorted(f"{m.__name__}.{n}" for m in modules for n in names if hasattr(m, n)))
         print(ops.conv2d([[[[1.0, 2.0], [3.0, 4.0]]]], [[[[1.0]]]]).sum())
-    """), tmp_path)
+    """), tmp_path, args=(",".join(sorted(FORBIDDEN)),))
     assert proc.returncode == 0, proc.stderr[-3000:]
-    location, course, missing, total = proc.stdout.split("\n")[:4]
+    location, course, found, total = proc.stdout.split("\n")[:4]
     assert str(student_python.parent.parent) in location and str(ROOT / "cnnlab") not in location
     assert course == "None", "cnnlab.course is importable in the student's environment"
-    assert missing == "False False False" and float(total) == 10.0
+    count, exposed = found.split(" ", 1)
+    assert int(count) >= 50 and exposed == "[]", found  # e.g. ['cnnlab.detection.soft_nms'] would be the answer key
+    assert float(total) == 10.0
     proc = _run(student_python, "import cnnlab.course", tmp_path)
     assert proc.returncode != 0 and "ModuleNotFoundError" in proc.stderr
 
