@@ -5,8 +5,12 @@ import os
 import signal
 import socket
 import subprocess
+from pathlib import Path
 
+import nbformat
 import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def iou_by_definition(a, b) -> float:
@@ -42,3 +46,19 @@ def stop_process_group(proc: subprocess.Popen, grace: float = 20) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+
+
+def answer_key_lines(assignment: str, min_chars: int = 12) -> list[str]:
+    """The lines inside the source's ``### BEGIN/END SOLUTION`` regions (stripped, at least ``min_chars``
+    long) that occur nowhere else in the source: pieces of the answer key no release may hold."""
+    source = REPO / "notebooks" / "assignments" / assignment / f"{assignment}.ipynb"
+    inside, outside = [], []
+    for cell in nbformat.read(str(source), as_version=4).cells:
+        region = False
+        for line in cell.source.splitlines():
+            if "BEGIN SOLUTION" in line or "END SOLUTION" in line:
+                region = "BEGIN SOLUTION" in line
+                continue
+            (inside if region else outside).append(line.strip())
+    rest = "\n".join(outside)
+    return [line for line in dict.fromkeys(inside) if len(line) >= min_chars and line not in rest]

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from _helpers import answer_key_lines
 
 from cnnlab.course.kit import build as kit
 from cnnlab.course.config import load
@@ -156,6 +157,9 @@ def test_released_assignments_hold_no_solution_and_no_hidden_test(built_kit):
         text = json.dumps(nb)
         for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "hidden=True", "cnnlab.course"):
             assert marker not in text, f"{a} contains {marker!r}"
+        sources = "\n".join("".join(cell["source"]) for cell in nb["cells"])
+        key = answer_key_lines(a)  # the source's solution lines, as they are now
+        assert len(key) >= 40 and not [line for line in key if line in sources], a
         for name in CFG.GRADED_FUNCTIONS[a]:
             defs = [n for cell in nb["cells"] if cell["cell_type"] == "code"
                     for n in ast.walk(ast.parse(kit_cell_source(cell)))

@@ -78,21 +78,6 @@ class Course:
         return gradebook_scores(f"sqlite:///{self.root / 'gradebook.db'}", assignment)[2]
 
 
-def answer_key_lines(assignment: str, min_chars: int = 12) -> list[str]:
-    """The lines inside the source's ``### BEGIN/END SOLUTION`` regions (stripped, at least ``min_chars``
-    long) that occur nowhere else in the source: pieces of the answer key no release may hold."""
-    inside, outside = [], []
-    for cell in nbformat.read(str(SOURCES / assignment / f"{assignment}.ipynb"), as_version=4).cells:
-        region = False
-        for line in cell.source.splitlines():
-            if "BEGIN SOLUTION" in line or "END SOLUTION" in line:
-                region = "BEGIN SOLUTION" in line
-                continue
-            (inside if region else outside).append(line.strip())
-    rest = "\n".join(outside)
-    return [line for line in dict.fromkeys(inside) if len(line) >= min_chars and line not in rest]
-
-
 def total(row: dict[str, float]) -> float:
     return sum(v for v in row.values() if v == v)
 

@@ -17,7 +17,8 @@ import nbformat
 import pytest
 
 from _a1_mistakes import CONV_NO_STRIDE, MISTAKES
-from _course import Course, answer_key_lines, total, verification
+from _course import Course, total, verification
+from _helpers import answer_key_lines
 
 A = "a1_conv_from_scratch"
 FULL = {"test_output_size": 2, "test_same_padding": 2, "test_conv_forward": 4, "test_max_pool_forward": 3,

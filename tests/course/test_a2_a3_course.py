@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from _course import Course, answer_key_lines, total, verification
+from _course import Course, total, verification
+from _helpers import answer_key_lines
 
 A2, A3 = "a2_blocks_and_budget", "a3_detection"
 FULL2 = {"test_preact_unit": 4, "test_cbam": 3, "test_shuffle_conv": 3, "test_param_budget": 1,
