@@ -134,6 +134,12 @@ def test_mistakes_get_a_specific_hint(call, message):
         call()
 
 
+def _focal_expected(gamma: float) -> list[str]:
+    """The focal losses the check expects at ``gamma`` (its p_t values), as a message would print them."""
+    p = np.array([0.05, 0.3, 0.5, 0.9, 0.99])
+    return [f"{v:g}" for v in -((1 - p) ** gamma) * np.log(p)]
+
+
 # (check, wrong answers, texts a wrong-answer message must NOT contain: the expected value)
 _NO_REVEAL = [
     (ex.check_head_params, [2048 * 37, 2049 * 1000, 75_000, 1], ["75,813", "75813"]),
@@ -143,7 +149,9 @@ _NO_REVEAL = [
     (ex.check_precision_recall, [(0.6, 0.5), (0.5, 0.5), (0.75, 0.6), (0.5, 0.4)], ["3/6", "3/5", "0.6"]),
     (ex.check_grid_cell, [(4, 1), (2, 5), (0, 0)], ["(1, 4)"]),
     (ex.check_freeze_base, [lambda net, head: (_freeze_base(net, head), 7)[1]], ["85", "16·5"]),
-    (ex.check_focal_loss, [lambda p, g: -np.log(p), lambda p, g: -(1 - p) * np.log(p)], ["0.0105", "2.99"]),
+    # cross-entropy is right at gamma = 0 and wrong at 2; the other answer is already wrong at 0
+    (ex.check_focal_loss, [lambda p, g: -np.log(p)], _focal_expected(2.0)),
+    (ex.check_focal_loss, [lambda p, g: -(1 - p) * np.log(p)], _focal_expected(0.0)),
 ]
 
 
