@@ -83,7 +83,7 @@ def test_typical_mistakes_get_their_hint(check, wrong, hint):
     (ex.check_triplet_by_hand, [2 - math.sqrt(2) + 0.5, 0, -1.5, 3.0], ["2.5", "4 - 2"]),
     (ex.check_discriminator_balance, [math.log(2), 1.0, 0.0], ["1.386", "2·ln 2", "log(0.5)"]),
     (ex.check_pck_by_hand, [0.6, 4, 0.2], ["0.8", "3 pixels"]),
-    (ex.check_modified_precision, [1, 1 / 7, 0.5], ["2/7", "0.286", "twice"]),
+    (ex.check_modified_precision, [1, 1 / 7, 0.5], ["2/7", "0.286", "0.2857", "twice"]),  # 0.285714 as %g prints it
 ])
 def test_wrong_answers_never_state_the_expected_value(check, wrong, hidden, capsys, monkeypatch):
     monkeypatch.delenv(ex.STRICT_ENV)
