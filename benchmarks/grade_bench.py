@@ -5,7 +5,9 @@ solution, the untouched release notebook and answers with one mistake), grades t
 stock nbgrader (one process, one submission after the other) and once with the trusted grader
 (all protections on: the assignment's grading environment, a control group per sandbox, speed
 timed in CPU time), prints ``ratio stock/protected: N.NNx`` first, then both wall-clock times,
-the load average around the run, and checks that every student's per-question scores are identical.
+the CPU time each side's processes used (less sensitive than wall-clock time to other work on the
+machine), the load average around the run, and checks that every student's per-question scores
+are identical.
 
     python benchmarks/grade_bench.py [--students 40] [--jobs 2]
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import copy
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -68,6 +71,12 @@ def _scores(root: Path) -> dict:
     return gradebook_scores(f"sqlite:///{root / 'course' / 'gradebook.db'}", A)[2]
 
 
+def _children_cpu() -> float:
+    """User + system CPU seconds of every ended child process (and the descendants each waited for)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=40)
@@ -81,15 +90,15 @@ def main() -> None:
             _course(root, "init")
             _course(root, "nbgrader", "generate_assignment", A)
             _submissions(root, args.students)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), _children_cpu()
         subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "autograde", A,
                         f"--NbGrader.config_file={REPO / 'course_config.py'}"], env=_env(seq), cwd=seq / "course",
                        capture_output=True, check=False)
-        t_seq = time.perf_counter() - start
-        start = time.perf_counter()
+        t_seq, cpu_seq = time.perf_counter() - start, _children_cpu() - cpu
+        start, cpu = time.perf_counter(), _children_cpu()
         graded = subprocess.run([sys.executable, "-m", "cnnlab.course", "grade", A, "--jobs", str(args.jobs)],
                                 env=_env(par), text=True, capture_output=True, check=False)
-        t_par = time.perf_counter() - start
+        t_par, cpu_par = time.perf_counter() - start, _children_cpu() - cpu
         stock_scores, protected_scores = _scores(seq), _scores(par)
         same = stock_scores == protected_scores
         print(f"ratio stock/protected: {t_seq / t_par:.2f}x")
@@ -97,6 +106,8 @@ def main() -> None:
         print(f"  stock nbgrader autograde:                 {t_seq:7.1f} s  ({t_seq / args.students:.2f} s each)")
         print(f"  cnnlab.course grade --jobs {args.jobs} (protected): {t_par:7.1f} s  "
               f"({t_par / args.students:.2f} s each; exit status {graded.returncode})")
+        print(f"  CPU time of their processes: stock {cpu_seq:.1f} s, protected {cpu_par:.1f} s "
+              f"({cpu_seq / max(cpu_par, 1e-9):.2f}x)")
         print(f"  identical per-question scores: {same}")
         print(f"  load average (1, 5, 15 min) before: {load_before}, after: {os.getloadavg()}")
         print(blas_report())
