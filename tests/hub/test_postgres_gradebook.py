@@ -34,11 +34,16 @@ def test_grade_on_postgresql(postgres_url: str, tmp_path: Path):
     for student, nb in students.items():
         course.submit(A, student, nb)
     proc = course.course("grade", A, "--jobs", "2", check=False)
-    # Exit status 1 ("needs review") is expected only for the written answer, graded by hand.
-    review = [line for line in proc.stdout.splitlines() if line.startswith("  ") and f"{A}/" in line]
-    assert proc.returncode == 0 or (proc.returncode == 1 and all("written_" in r for r in review)), \
+    # Exit status 1 ("needs review") is expected only for the written answer, graded by hand: every
+    # line of the "Needs review" section (a submission's problems included) must name a written cell.
+    _, header, section = proc.stdout.partition("\nNeeds review")
+    review = [line for line in section.splitlines()[1:] if line.startswith("  ")]
+    assert proc.returncode == 0 or (proc.returncode == 1 and header and review
+                                    and all(f"{A}/written_" in r for r in review)), \
         f"grade failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-    assert "database is locked" not in proc.stdout + proc.stderr
+    # two graders at once on one server: PostgreSQL's own conflict errors
+    for conflict in ("deadlock detected", "could not serialize access"):
+        assert conflict not in proc.stdout + proc.stderr
 
     with Gradebook(postgres_url, course_id="cnnlab") as gb:
         assignment = gb.find_assignment(A)
