@@ -5,9 +5,9 @@ solution, the untouched release notebook and answers with one mistake), grades t
 stock nbgrader (one process, one submission after the other) and once with the trusted grader
 (all protections on: the assignment's grading environment, a control group per sandbox, speed
 timed in CPU time), prints ``ratio stock/protected: N.NNx`` first, then both wall-clock times,
-the CPU time each side's processes used (less sensitive than wall-clock time to other work on the
-machine), the load average around the run, and checks that every student's per-question scores
-are identical.
+the CPU time of all of each side's processes (from a control group around each run, as root; less
+sensitive than wall-clock time to other work on the machine), the load average around the run,
+and checks that every student's per-question scores are identical.
 
     python benchmarks/grade_bench.py [--students 40] [--jobs 2]
 """
@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import copy
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -71,10 +70,36 @@ def _scores(root: Path) -> dict:
     return gradebook_scores(f"sqlite:///{root / 'course' / 'gradebook.db'}", A)[2]
 
 
-def _children_cpu() -> float:
-    """User + system CPU seconds of every ended child process (and the descendants each waited for)."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+def _timed(argv: list[str], **kwargs) -> tuple[subprocess.CompletedProcess, float, float | None]:
+    """Run ``argv``; (its result, wall-clock seconds, CPU seconds of every process it started).
+
+    The CPU time is read from a control group around the run (:mod:`cnnlab.course.grader.cgroups`,
+    as root; every sandbox's own group is created inside it): processes a sandbox kills are counted
+    too. None where control groups are unavailable.
+    """
+    from cnnlab.course.grader import cgroups
+
+    group = None
+    if cgroups.available():
+        group = cgroups.SandboxCgroup.create("bench", memory_bytes=os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"),
+                                             pids=4_194_304, cpus=float(os.cpu_count() or 1))
+    start = time.perf_counter()
+    try:
+        result = subprocess.run(group.wrap(argv) if group else argv, capture_output=True, text=True, check=False,
+                                **kwargs)
+        wall = time.perf_counter() - start
+        cpu = group.cpu_seconds() if group else None
+    finally:
+        if group is not None:
+            group.kill_all()
+            for folder in dict.fromkeys(group.dirs.values()):  # the last stock kernel's group is still inside
+                for inner in sorted((p for p in folder.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+                    try:
+                        inner.rmdir()
+                    except OSError:
+                        pass
+            group.remove()
+    return result, wall, cpu
 
 
 def main() -> None:
@@ -90,15 +115,11 @@ def main() -> None:
             _course(root, "init")
             _course(root, "nbgrader", "generate_assignment", A)
             _submissions(root, args.students)
-        start, cpu = time.perf_counter(), _children_cpu()
-        subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "autograde", A,
-                        f"--NbGrader.config_file={REPO / 'course_config.py'}"], env=_env(seq), cwd=seq / "course",
-                       capture_output=True, check=False)
-        t_seq, cpu_seq = time.perf_counter() - start, _children_cpu() - cpu
-        start, cpu = time.perf_counter(), _children_cpu()
-        graded = subprocess.run([sys.executable, "-m", "cnnlab.course", "grade", A, "--jobs", str(args.jobs)],
-                                env=_env(par), text=True, capture_output=True, check=False)
-        t_par, cpu_par = time.perf_counter() - start, _children_cpu() - cpu
+        _, t_seq, cpu_seq = _timed([str(Path(sys.executable).parent / "nbgrader"), "autograde", A,
+                                    f"--NbGrader.config_file={REPO / 'course_config.py'}"], env=_env(seq),
+                                   cwd=seq / "course")
+        graded, t_par, cpu_par = _timed([sys.executable, "-m", "cnnlab.course", "grade", A, "--jobs", str(args.jobs)],
+                                        env=_env(par))
         stock_scores, protected_scores = _scores(seq), _scores(par)
         same = stock_scores == protected_scores
         print(f"ratio stock/protected: {t_seq / t_par:.2f}x")
@@ -106,8 +127,9 @@ def main() -> None:
         print(f"  stock nbgrader autograde:                 {t_seq:7.1f} s  ({t_seq / args.students:.2f} s each)")
         print(f"  cnnlab.course grade --jobs {args.jobs} (protected): {t_par:7.1f} s  "
               f"({t_par / args.students:.2f} s each; exit status {graded.returncode})")
-        print(f"  CPU time of their processes: stock {cpu_seq:.1f} s, protected {cpu_par:.1f} s "
-              f"({cpu_seq / max(cpu_par, 1e-9):.2f}x)")
+        if cpu_seq is not None and cpu_par is not None:
+            print(f"  CPU time of all their processes: stock {cpu_seq:.1f} s, protected {cpu_par:.1f} s "
+                  f"({cpu_seq / max(cpu_par, 1e-9):.2f}x; other work on the machine changes it less)")
         print(f"  identical per-question scores: {same}")
         print(f"  load average (1, 5, 15 min) before: {load_before}, after: {os.getloadavg()}")
         print(blas_report())
