@@ -24,10 +24,10 @@ from cnnlab.course.grader.recheck import grade_notebook
 from _course import SOURCES
 
 A1 = "a1_conv_from_scratch"
+_NO_GROUPS = cgroups.check() or (f"{cgroups.ENV_VAR}=off" if cgroups.opted_out() else None)
 pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(cgroups.opted_out() or cgroups.check() is not None,
-                                 reason=f"no control group per sandbox here ({cgroups.check() or 'CNNLAB_CGROUPS=off'}): "
-                                        "the whole-sandbox memory cap cannot be set")]
+              pytest.mark.skipif(_NO_GROUPS is not None, reason=f"no control group per sandbox here ({_NO_GROUPS}): "
+                                                                "the whole-sandbox memory cap cannot be set")]
 
 GiB = 1024**3
 CAP = 512 * 1024**2  # the sandboxes' memory cap for this test (CNNLAB_SANDBOX_MEMORY is 6 GB by default)

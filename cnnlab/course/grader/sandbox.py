@@ -141,7 +141,8 @@ def _tree_signature(package: Path) -> tuple[str, bool]:
             settled = False
             continue
         if stat.S_ISREG(st.st_mode):
-            signature.update(f"{rel}\0{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}\0".encode())
+            stamp = f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+            signature.update(f"{rel}\0{stamp}\0".encode())
             settled = settled and max(st.st_mtime_ns, st.st_ctime_ns) < recent
         else:
             signature.update(f"{rel}\0{stat.S_IFMT(st.st_mode)}\0".encode())
