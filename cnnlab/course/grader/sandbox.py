@@ -152,7 +152,7 @@ def _tree_signature(package: Path) -> tuple[str, bool]:
 def _content_digest(package: Path) -> str:
     """A digest of what the student kit's wheel is built from: every file of ``package`` that
     :func:`cnnlab.course.kit.build.build_wheel` copies, by path and content, and the package's version."""
-    from ..kit.build import NOT_IN_THE_WHEEL  # imports nbformat and jsonschema: 1.7 s of CPU
+    from ..kit import NOT_IN_THE_WHEEL  # not kit.build: that imports nbformat and jsonschema (1.7 s of CPU)
 
     digest = hashlib.sha256(cnnlab.__version__.encode())
     for path in sorted(package.rglob("*")):

@@ -33,11 +33,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import config
+from . import NOT_IN_THE_WHEEL
 from .student_notebooks import is_solution
 
 # Runtime dependencies of the instructor's install that students do not need.
 INSTRUCTOR_ONLY_DEPENDENCIES = ("threadpoolctl",)
-NOT_IN_THE_WHEEL = ("__pycache__", "*.pyc", "*.egg-info")
 """Files and folders of ``cnnlab/`` that :func:`build_wheel` never copies (nor ``cnnlab/course``)."""
 # Text that must never reach a student: nbgrader's solution and hidden-test regions, the
 # hidden cases' switch, and the instructor package.
