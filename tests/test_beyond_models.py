@@ -192,3 +192,32 @@ def test_nearest_neighbour_distance_sees_near_copies():
     assert nearest_neighbour_distance(collapsed) < 0.1 * nearest_neighbour_distance(varied)
     with pytest.raises(ValueError, match="at least two"):
         nearest_neighbour_distance(varied[:1])
+
+
+def _one_cycle_reference(lr: float, steps_per_epoch: int, epochs: int) -> list[float]:
+    """The learning rate at the end of each epoch of torch's OneCycleLR stepped after every batch."""
+    opt = torch.optim.Adam([nn.Parameter(torch.zeros(1))], lr=lr)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps_per_epoch * epochs)
+    out = []
+    for _ in range(epochs):
+        for _ in range(steps_per_epoch):
+            opt.step()
+            sched.step()
+        out.append(opt.param_groups[0]["lr"])
+    return out
+
+
+@pytest.mark.parametrize("task", ["captioning", "pose"])
+def test_captioner_and_pose_train_on_a_one_cycle_schedule(task):
+    from cnnlab.beyond.captioning import train_captioner
+    from cnnlab.beyond.pose import train_pose
+
+    if task == "captioning":
+        d = CaptionedScenes("train", 12)
+        _, history = train_captioner(d.images, d.tokens, len(d.vocab), epochs=3, lr=4e-3, batch_size=4, device="cpu")
+    else:
+        d = StickFigures("train", 12)
+        _, history = train_pose(d.images, d.keypoints, epochs=3, width=4, lr=4e-3, batch_size=4, device="cpu")
+    expected = _one_cycle_reference(4e-3, steps_per_epoch=3, epochs=3)
+    assert np.allclose(history.lr, expected, rtol=1e-6), (history.lr, expected)
+    assert history.lr[-1] < history.lr[0] / 10   # not a constant rate: it anneals

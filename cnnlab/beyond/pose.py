@@ -75,10 +75,14 @@ def predict_keypoints(model: PoseNet, images: torch.Tensor, batch_size: int = 25
     return infer(model, images, lambda m, x: heatmap_peaks(m.heatmaps(x)), batch_size)
 
 
-def train_pose(images: torch.Tensor, keypoints: torch.Tensor, epochs: int = 8, width: int = 12, lr: float = 3e-3,
+def train_pose(images: torch.Tensor, keypoints: torch.Tensor, epochs: int = 4, width: int = 12, lr: float = 5e-3,
                sigma: float = 1.0, batch_size: int = 32, seed: int = 0,
                device: torch.device | str | None = None) -> tuple[PoseNet, History]:
-    """Train a ``PoseNet`` on heatmap targets (``cnnlab.train.fit``); return (model, history)."""
+    """Train a ``PoseNet`` on heatmap targets (``cnnlab.train.fit``); return (model, history).
+
+    The learning rate follows a one-cycle schedule (warm up to ``lr``, then anneal, stepped per batch):
+    on lecture 08's 1000 figures, 4 epochs reach the PCK that 8 epochs at a constant 3e-3 did.
+    """
     from torch.utils.data import DataLoader, TensorDataset
 
     from cnnlab.train import fit
@@ -88,6 +92,8 @@ def train_pose(images: torch.Tensor, keypoints: torch.Tensor, epochs: int = 8, w
     model = PoseNet(keypoints.shape[1], width)
     loader = DataLoader(TensorDataset(images, keypoint_targets(keypoints, size)), batch_size=batch_size,
                         shuffle=True, generator=torch.Generator().manual_seed(seed))
+    steps = epochs * len(loader)
     history = fit(model, loader, epochs=epochs, lr=lr, loss_fn=HeatmapLoss(size, sigma), seed=seed, device=device,
-                  progress=False)
+                  progress=False, scheduler_interval="step",
+                  scheduler=lambda opt: torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps))
     return model, history
