@@ -207,17 +207,23 @@ def _one_cycle_reference(lr: float, steps_per_epoch: int, epochs: int) -> list[f
     return out
 
 
-@pytest.mark.parametrize("task", ["captioning", "pose"])
-def test_captioner_and_pose_train_on_a_one_cycle_schedule(task):
+@pytest.mark.parametrize("task", ["captioning", "pose", "verification"])
+def test_captioner_pose_and_embedding_train_on_a_one_cycle_schedule(task):
     from cnnlab.beyond.captioning import train_captioner
     from cnnlab.beyond.pose import train_pose
+    from cnnlab.beyond.verification import IdentityBatchSampler, train_embedding
 
+    steps = 3
     if task == "captioning":
         d = CaptionedScenes("train", 12)
         _, history = train_captioner(d.images, d.tokens, len(d.vocab), epochs=3, lr=4e-3, batch_size=4, device="cpu")
-    else:
+    elif task == "pose":
         d = StickFigures("train", 12)
         _, history = train_pose(d.images, d.keypoints, epochs=3, width=4, lr=4e-3, batch_size=4, device="cpu")
-    expected = _one_cycle_reference(4e-3, steps_per_epoch=3, epochs=3)
+    else:
+        d = SyntheticFaces(n_identities=8, per_identity=4, seed=0)
+        steps = len(IdentityBatchSampler(d.labels, 4, 2, 0))
+        _, history = train_embedding(d.images, d.labels, epochs=3, lr=4e-3, per_batch=4, per_identity=2, device="cpu")
+    expected = _one_cycle_reference(4e-3, steps_per_epoch=steps, epochs=3)
     assert np.allclose(history.lr, expected, rtol=1e-6), (history.lr, expected)
     assert history.lr[-1] < history.lr[0] / 10   # not a constant rate: it anneals

@@ -123,10 +123,14 @@ def one_shot_accuracy(embeddings: torch.Tensor, labels: torch.Tensor, seed: int 
     return float((lab[gallery][nearest] == lab[queries]).mean())
 
 
-def train_embedding(images: torch.Tensor, labels: torch.Tensor, epochs: int = 20, margin: float = 0.2,
+def train_embedding(images: torch.Tensor, labels: torch.Tensor, epochs: int = 14, margin: float = 0.2,
                     lr: float = 3e-3, per_batch: int = 16, per_identity: int = 4, seed: int = 0,
                     device: torch.device | str | None = None) -> tuple[EmbeddingNet, History]:
-    """Train an ``EmbeddingNet`` with the batch-hard triplet loss (``cnnlab.train.fit``); return (model, history)."""
+    """Train an ``EmbeddingNet`` with the batch-hard triplet loss (``cnnlab.train.fit``); return (model, history).
+
+    The learning rate follows a one-cycle schedule (warm up to ``lr``, then anneal, stepped per batch):
+    on lecture 08's 60 people, 14 epochs verify strangers' pairs as well as 20 epochs at a constant 3e-3 did.
+    """
     from torch.utils.data import DataLoader, TensorDataset
 
     from cnnlab.train import fit
@@ -135,6 +139,8 @@ def train_embedding(images: torch.Tensor, labels: torch.Tensor, epochs: int = 20
     model = EmbeddingNet(in_channels=images.shape[1])
     loader = DataLoader(TensorDataset(images, labels),
                         batch_sampler=IdentityBatchSampler(labels, per_batch, per_identity, seed))
+    steps = epochs * len(loader)
     history = fit(model, loader, epochs=epochs, lr=lr, loss_fn=BatchHardTripletLoss(margin), seed=seed,
-                  device=device, progress=False)
+                  device=device, progress=False, scheduler_interval="step",
+                  scheduler=lambda opt: torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps))
     return model, history
