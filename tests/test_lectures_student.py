@@ -8,7 +8,11 @@ with its solution. This module checks the other half of the contract:
   4-6 exercises (fast);
 * the student version of each lecture (``cnnlab.course.kit.student_notebooks.student_version``) runs top
   to bottom with nbclient, strict mode off, with no error, and each check cell prints
-  "not attempted yet" (slow: lectures 04-07 train their models again).
+  "not attempted yet" (slow: lectures 04-08 train their models again).
+
+The student runs stay in this one file on purpose: ``make test`` runs ``--dist loadfile``, and pytest-xdist
+hands out the files with the most tests first, so one file per lecture (one test each) would be handed
+out last, behind the hub and nbgrader tests, where a 90 s lecture on one worker makes the other wait.
 """
 from __future__ import annotations
 
