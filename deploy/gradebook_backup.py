@@ -16,16 +16,6 @@ from pathlib import Path
 FORMAT = "cnnlab-gradebook-backup"
 
 
-def alembic_on_path() -> None:
-    """nbgrader's Gradebook runs the ``alembic`` program when it creates a database: find this Python's."""
-    import shutil
-    import sys
-
-    here = os.path.dirname(sys.executable)
-    if shutil.which("alembic") is None and os.path.exists(os.path.join(here, "alembic")):
-        os.environ["PATH"] = here + os.pathsep + os.environ.get("PATH", "")
-
-
 def _tables():
     from nbgrader.api import Base
 
@@ -56,9 +46,11 @@ def backup(db_url: str, out: str | os.PathLike, course_id: str = "cnnlab") -> di
     """Write every row of the gradebook at ``db_url`` to ``out`` (JSON, mode 600); returns rows per table."""
     from nbgrader import __version__ as nbgrader_version
     from nbgrader.api import Gradebook
+
+    from cnnlab.course.grader.nbgrader_overrides import alembic_head_in_process
     from sqlalchemy import select
 
-    alembic_on_path()
+    alembic_head_in_process()  # a new gradebook records the schema revision, read in process
     with Gradebook(db_url, course_id=course_id) as gb:
         tables = {}
         with gb.engine.connect() as conn:
@@ -78,7 +70,9 @@ def restore(db_url: str, source: str | os.PathLike, course_id: str | None = None
     """Load a backup made by ``backup`` into the empty gradebook at ``db_url``; returns rows per table."""
     from nbgrader.api import Gradebook
 
-    alembic_on_path()
+    from cnnlab.course.grader.nbgrader_overrides import alembic_head_in_process
+
+    alembic_head_in_process()  # a new gradebook records the schema revision, read in process
     data = json.loads(Path(source).read_text())
     if data.get("format") != FORMAT:
         raise ValueError(f"{source} is not a gradebook backup (expected \"format\": \"{FORMAT}\")")

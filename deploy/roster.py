@@ -93,10 +93,10 @@ def _add_unix_user(name: str, with_password: bool) -> str | None:
 
 
 def _import_students(db_url: str, members: list[Member], course_id: str) -> None:
-    from gradebook_backup import alembic_on_path
+    from cnnlab.course.grader.nbgrader_overrides import alembic_head_in_process
     from nbgrader.api import Gradebook
 
-    alembic_on_path()
+    alembic_head_in_process()
     with Gradebook(db_url, course_id=course_id) as gb:
         for m in members:
             if m.role == "student":

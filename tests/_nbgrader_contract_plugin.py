@@ -11,6 +11,7 @@ from cnnlab.course.grader import nbgrader_overrides
 nbgrader_overrides.skip_iri_grammars()
 nbgrader_overrides.check_each_schema_once()
 nbgrader_overrides.one_engine_per_database()
+nbgrader_overrides.alembic_head_in_process()
 
 _copies = [0]
 

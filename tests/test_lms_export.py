@@ -12,9 +12,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from alembic.script import ScriptDirectory
 from nbgrader import api as nbgrader_api
-from nbgrader.dbutil import ALEMBIC_DIR
+
+from cnnlab.course.grader.nbgrader_overrides import alembic_head_in_process
 
 from cnnlab.course.__main__ import main
 from cnnlab.course.grader.lms_export import ExportError, export_grades, format_score
@@ -34,16 +34,10 @@ PROVISIONAL = {"a1": {"dee": "2"}, "a2": {"bob": "3"}}
 MAX = {"a1": "17.5", "a2": "15"}
 
 
-def _head_revision() -> str:
-    """nbgrader's alembic head, read in process (nbgrader runs `alembic heads` in a subprocess, ~4 s)."""
-    return ScriptDirectory(ALEMBIC_DIR).get_current_head()
-
-
 def _new_gradebook(path: Path) -> str:
     url = f"sqlite:///{path}"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(nbgrader_api, "get_alembic_version", _head_revision)
-        nbgrader_api.Gradebook(url).close()
+    alembic_head_in_process()  # as the course's nbgrader processes do: no `alembic heads` subprocess (~4 s)
+    nbgrader_api.Gradebook(url).close()
     return url
 
 

@@ -19,7 +19,7 @@ from cnnlab.course.grader import nbgrader_overrides as overrides
 # process sharing the engine, permissions, a failing notebook).
 GRADEBOOK = ("test_add_student or test_remove_student or test_add_assignment or test_remove_submission "
              "or test_find_grade_by_id or test_average_assignment_score_empty or test_student_dicts_zero "
-             "or test_course_id_constructor")  # 13 tests: each gradebook runs `alembic heads`, ~1 s
+             "or test_course_id_constructor")  # 13 tests, each with a new gradebook
 SELECTION = [
     ("nbgrader.tests.api.test_gradebook", GRADEBOOK),
     ("nbgrader.tests.preprocessors.test_saveautogrades", ""),
@@ -29,7 +29,7 @@ SELECTION = [
 ]
 
 
-@pytest.mark.course  # a minute or two: nbgrader's tests start alembic and nbgrader apps
+@pytest.mark.course  # about a minute: nbgrader's tests start nbgrader apps
 @pytest.mark.parametrize("module,keyword", SELECTION, ids=[m.rsplit(".", 1)[1] for m, _ in SELECTION])
 def test_nbgrader_own_tests_pass_with_the_course_overrides(module, keyword, tmp_path):
     report = tmp_path / "safe_collect_calls"
@@ -60,11 +60,12 @@ def test_autograde_steps_are_nbgraders_with_the_trusted_ones_substituted():
         overrides.autograde_steps({"nbgrader.preprocessors.NoSuchStep": "x"})
 
 
-@pytest.mark.slow  # two nbgrader gradebooks, each runs alembic
+@pytest.mark.slow  # a fresh interpreter that imports nbgrader
 def test_in_memory_gradebooks_are_never_shared(tmp_path):
     """Two in-memory gradebooks are two databases, with the shared-engine override on (it broke
     nbgrader's own gradebook tests: 'no such table: course')."""
     code = ("from cnnlab.course.grader import nbgrader_overrides as o; o.one_engine_per_database()\n"
+            "o.alembic_head_in_process()\n"
             "from nbgrader.api import Gradebook\n"
             "with Gradebook('sqlite:///:memory:') as a:\n    a.add_student('ann')\n"
             "with Gradebook('sqlite:///:memory:') as b:\n    print([s.id for s in b.students])\n"

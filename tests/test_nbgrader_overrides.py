@@ -111,6 +111,26 @@ def test_gradebooks_share_one_engine_and_see_each_others_writes(tmp_path):
     assert stock == {"name": "Ada"}
 
 
+@pytest.mark.slow  # runs nbgrader's own `alembic heads` once
+def test_a_new_gradebook_records_the_same_alembic_revision_without_the_alembic_command(tmp_path):
+    """The in-process revision equals what nbgrader's ``alembic heads`` subprocess gives, and a new
+    gradebook made with the override records it (no ``alembic`` on PATH needed)."""
+    db = tmp_path / "gradebook.db"
+    stock = _run("import json\nimport nbgrader.api as api\nprint(json.dumps({'head': api.get_alembic_version()}))\n")
+    code = ("import json, os, sqlite3\n"
+            "os.environ['PATH'] = '/nonexistent'  # no alembic command to run\n"
+            "from cnnlab.course.grader.nbgrader_overrides import alembic_head_in_process\n"
+            "alembic_head_in_process()\n"
+            "import nbgrader.api as api\n"
+            f"api.Gradebook('sqlite:///{db}').close()\n"
+            f"row = sqlite3.connect('{db}').execute('SELECT version_num FROM alembic_version').fetchall()\n"
+            "print(json.dumps({'recorded': row}))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == {"recorded": [[stock["head"]]]}
+    assert len(stock["head"]) == 12  # a real revision id, e.g. e43177bfe90b
+
+
 def test_nbgrader_processes_exit_with_main_status_after_the_exit_handlers(tmp_path):
     marker = tmp_path / "handler-ran"
     script = (

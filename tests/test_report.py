@@ -2,20 +2,18 @@
 from __future__ import annotations
 
 import math
-import os
-import sys
-from pathlib import Path
 
 import pytest
 
 
-@pytest.mark.slow  # nbgrader's Gradebook starts alembic
-def test_gradebook_scores_reads_every_question_of_every_submitted_student(tmp_path, monkeypatch):
+@pytest.mark.slow  # imports nbgrader
+def test_gradebook_scores_reads_every_question_of_every_submitted_student(tmp_path):
     from nbgrader.api import Gradebook
 
+    from cnnlab.course.grader.nbgrader_overrides import alembic_head_in_process
     from cnnlab.course.grader.report import gradebook_scores
 
-    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    alembic_head_in_process()  # as the course's nbgrader processes: no `alembic heads` subprocess
     url = f"sqlite:///{tmp_path / 'gradebook.db'}"
     with Gradebook(url) as gb:
         gb.add_assignment("a1")

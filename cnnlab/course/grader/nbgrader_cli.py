@@ -56,6 +56,6 @@ def run_nbgrader(args: Sequence[str], *, check: bool = False, capture: bool = Fa
     # nbgrader runs from the course root, where the grader it loads looks for the config again:
     # name the file explicitly so a course directory outside the repository works.
     full_env.setdefault(config.ENV_VAR, str(config.config_path()))
-    # nbgrader shells out to `alembic` (gradebook migrations): the venv's bin must be on PATH.
+    # nbgrader's upgrade of an old gradebook runs the `alembic` program: the venv's bin on PATH.
     full_env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{full_env.get('PATH', '')}"
     return subprocess.run(cmd, cwd=root, check=check, text=True, capture_output=capture, env=full_env)
