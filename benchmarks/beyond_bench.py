@@ -6,7 +6,7 @@ machine inflates less than the wall time).
 Targets (2 CPU cores, or a GPU via cnnlab.device()): segmentation mIoU >= 0.8, verification
 accuracy >= 0.9 on held-out people's pairs, pose PCK@0.1 >= 0.9, captioning exact match >= 0.8
 on held-out scenes, the GAN's Fréchet distance clearly below an untrained generator's, style
-transfer losses reduced >= 10x; each within about 60 s.
+transfer's style loss reduced >= 10x; each within about 60 s.
 Run: ``python benchmarks/beyond_bench.py [task ...]`` (tasks: segmentation verification style gan pose captioning).
 """
 from __future__ import annotations
@@ -50,19 +50,18 @@ def verification() -> str:
 
 
 def style() -> str:
-    from cnnlab.beyond.style import style_transfer, train_feature_net
+    from cnnlab.beyond.style import RandomFeatureNet, style_transfer
     from cnnlab.data.photos import load_photo
 
-    def run():
-        net = train_feature_net()
+    def run():  # as lecture 08: random multi-scale features, 150 steps from the content image
+        net = RandomFeatureNet(seed=0)
         content = torch.tensor(load_photo("china", 64)).permute(2, 0, 1).float()
         style_img = torch.tensor(load_photo("flower", 64)).permute(2, 0, 1).float()
-        return style_transfer(net, content, style_img)
+        return style_transfer(net, content, style_img, steps=150, style_weight=1e4, start="content")
 
-    result, s = _timed(run)
-    red = result.reduction()
-    return (f"style transfer: loss reduction = {min(red.values()):.1f}x in {s:.1f} s "
-            f"(content {red['content']:.1f}x, style {red['style']:.1f}x; feature net trained in the time)")
+    result, s = _timed(run)  # from the content image, the content loss starts at 0 and can only rise
+    return (f"style transfer: style loss reduction = {result.reduction()['style']:.1f}x in {s:.1f} s "
+            f"(content loss {result.content_loss[0]:.1e} -> {result.content_loss[-1]:.1e}; random feature net)")
 
 
 def gan() -> str:
@@ -74,7 +73,7 @@ def gan() -> str:
     xt, _ = load_digits_tensors("test", 16)
     torch.manual_seed(0)
     untrained, generator = Generator(), Generator()
-    result = train_gan(generator, Discriminator(), x, epochs=60)
+    result = train_gan(generator, Discriminator(), x, epochs=20, lr=5e-4)  # lecture 08's setting
     fd = {name: feature_distance(classifier, g.sample(500, seed=1), xt)
           for name, g in (("trained", generator), ("untrained", untrained))}
     return (f"gan: Frechet distance = {fd['trained']:.1f} in {result.seconds:.1f} s "
