@@ -12,6 +12,12 @@ FAST_MARKERS := not (slow or course or browser or hub or kit or notebook)
 FAST_IGNORE  := --ignore=notebooks --ignore=tests/course --ignore=tests/browser --ignore=tests/hub
 # extra options for `jupyter lab`, e.g. LAB_ARGS="--no-browser --port 8899"
 LAB_ARGS ?=
+# Torch's CPU threads spin-wait for one another at every operation when another process holds a
+# core (measured on 2 cores: lecture 05b's feature-visualisation cell takes 2.4 s alone and 80 s
+# beside one busy core; with one thread, 2.2 s either way). The course's networks are small, so
+# Lab's kernels (as on the hub) and the two test workers get one thread each unless told otherwise
+# (`OMP_NUM_THREADS=4 make lab`).
+THREADS := OMP_NUM_THREADS=$(or $(OMP_NUM_THREADS),1)
 # Jupyter refuses to run as root (containers, cloud VMs, CI images) unless told it may
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
@@ -27,13 +33,13 @@ $(STAMP): pyproject.toml
 
 # Lab serves the repository root (the lectures link their figures as ../img/...) and opens on notebooks/
 lab: $(STAMP)
-	$(BIN)/jupyter lab $(ALLOW_ROOT) --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks $(LAB_ARGS)
+	$(THREADS) $(BIN)/jupyter lab $(ALLOW_ROOT) --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks $(LAB_ARGS)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=20 $(PYTEST_ARGS)
+	$(THREADS) $(BIN)/python -m pytest -n 2 --dist loadfile --durations=20 $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadfile -m "$(FAST_MARKERS)" $(FAST_IGNORE) $(PYTEST_ARGS) tests
+	$(THREADS) $(BIN)/python -m pytest -n 2 --dist loadfile -m "$(FAST_MARKERS)" $(FAST_IGNORE) $(PYTEST_ARGS) tests
 
 hub: $(STAMP)
 	bash deploy/hub.sh
