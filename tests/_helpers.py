@@ -62,3 +62,35 @@ def answer_key_lines(assignment: str, min_chars: int = 12) -> list[str]:
             (inside if region else outside).append(line.strip())
     rest = "\n".join(outside)
     return [line for line in dict.fromkeys(inside) if len(line) >= min_chars and line not in rest]
+
+
+def gradebook_with_scores(path: Path, scores: dict, max_scores: dict | None = None, assignment: str = "a1") -> str:
+    """An nbgrader gradebook (SQLite at ``path``) with one notebook of code questions and automatic scores.
+
+    ``scores`` maps a student to their scores in the order of ``max_scores`` (default q1: 2, q2: 3
+    points), or to None for a student who submitted nothing; a score of None marks that cell
+    "needs manual grade", as the grader marks "needs review". Returns the gradebook's URL.
+    """
+    from nbgrader.api import Gradebook
+
+    from cnnlab.course.grader.nbgrader_overrides import alembic_head_in_process
+
+    alembic_head_in_process()  # as the course's nbgrader processes: no `alembic heads` subprocess
+    max_scores = max_scores or {"q1": 2, "q2": 3}
+    url = f"sqlite:///{path}"
+    with Gradebook(url) as gb:
+        gb.add_assignment(assignment)
+        gb.add_notebook(assignment, assignment)
+        for name, points in max_scores.items():
+            gb.add_grade_cell(name, assignment, assignment, max_score=points, cell_type="code")
+        for student, row in scores.items():
+            gb.add_student(student)
+            if row is None:
+                continue
+            gb.add_submission(assignment, student)
+            for name, score in zip(max_scores, row):
+                grade = gb.find_grade(name, assignment, assignment, student)
+                grade.auto_score = 0 if score is None else score
+                grade.needs_manual_grade = score is None
+        gb.db.commit()
+    return url

@@ -163,26 +163,9 @@ def test_people_the_course_does_not_know_are_refused_with_the_reason(lms):
 
 def _gradebook(path: Path) -> str:
     """a1 (q1: 2 points, q2: 3 points): ann 2+3, bob 1+0, cid with a question that needs review, dan never launched."""
-    from nbgrader.api import Gradebook
+    from _helpers import gradebook_with_scores
 
-    from cnnlab.course.grader.nbgrader_overrides import alembic_head_in_process
-
-    alembic_head_in_process()
-    url = f"sqlite:///{path}"
-    with Gradebook(url) as gb:
-        gb.add_assignment("a1")
-        gb.add_notebook("a1", "a1")
-        gb.add_grade_cell("q1", "a1", "a1", max_score=2, cell_type="code")
-        gb.add_grade_cell("q2", "a1", "a1", max_score=3, cell_type="code")
-        for student, scores in {"ltiann": (2, 3), "ltibob": (1, 0), "lticid": (2, None), "ltidan": (1, 1)}.items():
-            gb.add_student(student)
-            gb.add_submission("a1", student)
-            for name, score in zip(("q1", "q2"), scores):
-                grade = gb.find_grade(name, "a1", "a1", student)
-                grade.auto_score = score or 0
-                grade.needs_manual_grade = score is None  # as the grader marks "needs review"
-        gb.db.commit()
-    return url
+    return gradebook_with_scores(path, {"ltiann": (2, 3), "ltibob": (1, 0), "lticid": (2, None), "ltidan": (1, 1)})
 
 
 def test_scores_go_to_the_lms_gradebook_under_each_students_lti_id(lms, tmp_path):
