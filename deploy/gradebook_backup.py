@@ -46,9 +46,9 @@ def backup(db_url: str, out: str | os.PathLike, course_id: str = "cnnlab") -> di
     """Write every row of the gradebook at ``db_url`` to ``out`` (JSON, mode 600); returns rows per table."""
     from nbgrader import __version__ as nbgrader_version
     from nbgrader.api import Gradebook
+    from sqlalchemy import select
 
     from cnnlab.course.grader.nbgrader_overrides import alembic_head_in_process
-    from sqlalchemy import select
 
     alembic_head_in_process()  # a new gradebook records the schema revision, read in process
     with Gradebook(db_url, course_id=course_id) as gb:

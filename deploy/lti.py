@@ -49,8 +49,9 @@ class PlatformSettings:
     username_key: str = "custom_username"  # claim holding the hub user name (custom "username=$User.username")
 
 
-def _write_private(path: Path, text: str, mode: int = 0o600) -> None:
-    """Write ``text`` to ``path`` atomically with ``mode`` (never readable by others, even for a moment)."""
+def _write_atomically(path: Path, text: str, mode: int = 0o600) -> None:
+    """Write ``text`` to ``path`` atomically with ``mode`` (set before any byte is written, so a private
+    file is never readable by others, even for a moment)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
@@ -82,10 +83,10 @@ def register(hub_dir: str | os.PathLike, settings: PlatformSettings) -> dict[str
     hub_dir = Path(hub_dir)
     (hub_dir / KEY_FILE.parent).mkdir(parents=True, exist_ok=True)
     os.chmod(hub_dir / KEY_FILE.parent, 0o700)  # the hub's state: root only, as jupyterhub_config.py keeps it
-    _write_private(hub_dir / SETTINGS_FILE, json.dumps(asdict(settings), indent=1) + "\n", 0o644)
+    _write_atomically(hub_dir / SETTINGS_FILE, json.dumps(asdict(settings), indent=1) + "\n", 0o644)
     key = hub_dir / KEY_FILE
     if not key.is_file():
-        _write_private(key, JWK.generate(kty="RSA", size=2048).export_to_pem(private_key=True, password=None)
+        _write_atomically(key, JWK.generate(kty="RSA", size=2048).export_to_pem(private_key=True, password=None)
                        .decode())
     return {"settings": hub_dir / SETTINGS_FILE, "key": key, "public_jwk": tool_public_jwk(hub_dir)}
 
@@ -108,11 +109,18 @@ def tool_private_key(hub_dir: str | os.PathLike) -> str:
     return path.read_text()
 
 
+def tool_public_pem(hub_dir: str | os.PathLike) -> str:
+    """The public half of the tool's key (PEM); its thumbprint is the key id (``kid``) the LMS sees."""
+    from jwcrypto.jwk import JWK
+
+    return JWK.from_pem(tool_private_key(hub_dir).encode()).export_to_pem().decode()
+
+
 def tool_public_jwk(hub_dir: str | os.PathLike) -> dict[str, Any]:
     """The tool's public key as a JWK (with ``kid``, ``alg`` RS256 and ``use`` sig)."""
     from jwcrypto.jwk import JWK
 
-    jwk = json.loads(JWK.from_pem(tool_private_key(hub_dir).encode()).export_public())
+    jwk = json.loads(JWK.from_pem(tool_public_pem(hub_dir).encode()).export_public())
     return {**jwk, "alg": "RS256", "use": "sig"}
 
 
@@ -153,7 +161,7 @@ def record_launch(hub_dir: str | os.PathLike, username: str, claims: dict[str, A
         launches["contexts"][context] = {"issuer": claims.get("iss"), "lineitems": ags["lineitems"],
                                          "scope": list(ags.get("scope", [])),
                                          "title": (claims.get(CLAIM + "context") or {}).get("title", "")}
-    _write_private(path, json.dumps(launches, indent=1, sort_keys=True) + "\n")
+    _write_atomically(path, json.dumps(launches, indent=1, sort_keys=True) + "\n")
     return entry
 
 

@@ -13,7 +13,7 @@ import os
 from datetime import datetime, timezone
 from typing import Any
 
-from lti import LTIConfigError, read_launches, read_settings, tool_private_key
+from lti import LTIConfigError, read_launches, read_settings, tool_private_key, tool_public_pem
 
 SCORE_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
 LINEITEM_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
@@ -43,13 +43,9 @@ def grade_service(hub_dir: str | os.PathLike, context: str | None):
     if missing:
         raise LTIConfigError(f"the LMS did not grant the hub {', '.join(sorted(missing))}: enable 'Assignment "
                              "and Grade Services' (create line items, post scores) in the tool's LTI settings")
-    private_key = tool_private_key(hub_dir)
-    from jwcrypto.jwk import JWK
-
-    public_pem = JWK.from_pem(private_key.encode()).export_to_pem().decode()
     registration = (Registration().set_issuer(settings.issuer).set_client_id(settings.client_id)
-                    .set_auth_token_url(settings.token_url).set_tool_private_key(private_key)
-                    .set_tool_public_key(public_pem))
+                    .set_auth_token_url(settings.token_url).set_tool_private_key(tool_private_key(hub_dir))
+                    .set_tool_public_key(tool_public_pem(hub_dir)))  # its thumbprint: the key id sent
     service = AssignmentsGradesService(ServiceConnector(registration),
                                        {"scope": endpoint["scope"], "lineitems": endpoint["lineitems"]})
     return service, context

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import stat
 import tempfile
 from pathlib import Path
@@ -99,8 +100,6 @@ def lms():
     finally:
         hub.stop()
         platform.stop()
-        import shutil
-
         shutil.rmtree(base, ignore_errors=True)
 
 
