@@ -282,3 +282,21 @@ def test_evaluate_and_predict_restore_the_training_mode(loaders):
     evaluate(model, test)
     predict(model, test)
     assert model.training
+
+
+def test_one_cycle_is_torchs_one_cycle_with_the_warm_up_share_given():
+    from cnnlab.train import one_cycle
+
+    def rates(make_scheduler) -> list[float]:
+        opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+        sched, seen = make_scheduler(opt), []
+        for _ in range(20):
+            opt.step()
+            sched.step()
+            seen.append(opt.param_groups[0]["lr"])
+        return seen
+
+    ours = rates(one_cycle(0.1, 21, pct_start=0.15))
+    assert ours == rates(lambda o: torch.optim.lr_scheduler.OneCycleLR(o, max_lr=0.1, total_steps=21, pct_start=0.15))
+    default = rates(one_cycle(0.1, 21))  # torch's default warm-up share, 0.3
+    assert ours.index(max(ours)) < 21 * 0.15 < default.index(max(default))  # the peak comes earlier

@@ -82,14 +82,13 @@ def train_captioner(images: torch.Tensor, tokens: torch.Tensor, vocab_size: int,
     """
     from torch.utils.data import DataLoader, TensorDataset
 
-    from cnnlab.train import fit
+    from cnnlab.train import fit, one_cycle
 
     torch.manual_seed(seed)
     model = CaptionNet(vocab_size, tokens.shape[1])
     loader = DataLoader(TensorDataset(images, tokens), batch_size=batch_size, shuffle=True,
                         generator=torch.Generator().manual_seed(seed))
-    steps = epochs * len(loader)
     history = fit(model, loader, epochs=epochs, lr=lr, loss_fn=nn.CrossEntropyLoss(ignore_index=0), seed=seed,
                   device=device, progress=False, scheduler_interval="step",
-                  scheduler=lambda opt: torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps))
+                  scheduler=one_cycle(lr, epochs * len(loader)))
     return model, history

@@ -85,15 +85,14 @@ def train_pose(images: torch.Tensor, keypoints: torch.Tensor, epochs: int = 4, w
     """
     from torch.utils.data import DataLoader, TensorDataset
 
-    from cnnlab.train import fit
+    from cnnlab.train import fit, one_cycle
 
     size = images.shape[-1]
     torch.manual_seed(seed)
     model = PoseNet(keypoints.shape[1], width)
     loader = DataLoader(TensorDataset(images, keypoint_targets(keypoints, size)), batch_size=batch_size,
                         shuffle=True, generator=torch.Generator().manual_seed(seed))
-    steps = epochs * len(loader)
     history = fit(model, loader, epochs=epochs, lr=lr, loss_fn=HeatmapLoss(size, sigma), seed=seed, device=device,
                   progress=False, scheduler_interval="step",
-                  scheduler=lambda opt: torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps))
+                  scheduler=one_cycle(lr, epochs * len(loader)))
     return model, history

@@ -133,14 +133,13 @@ def train_embedding(images: torch.Tensor, labels: torch.Tensor, epochs: int = 14
     """
     from torch.utils.data import DataLoader, TensorDataset
 
-    from cnnlab.train import fit
+    from cnnlab.train import fit, one_cycle
 
     torch.manual_seed(seed)
     model = EmbeddingNet(in_channels=images.shape[1])
     loader = DataLoader(TensorDataset(images, labels),
                         batch_sampler=IdentityBatchSampler(labels, per_batch, per_identity, seed))
-    steps = epochs * len(loader)
     history = fit(model, loader, epochs=epochs, lr=lr, loss_fn=BatchHardTripletLoss(margin), seed=seed,
                   device=device, progress=False, scheduler_interval="step",
-                  scheduler=lambda opt: torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps))
+                  scheduler=one_cycle(lr, epochs * len(loader)))
     return model, history

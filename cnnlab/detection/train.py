@@ -19,7 +19,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from ..train.inference import eval_mode
-from ..train.loop import History, fit
+from ..train.loop import History, fit, one_cycle
 from .boxes import box_convert
 from .grid import encode_grid
 from .iou import pairwise_iou
@@ -93,13 +93,9 @@ def _train(model: nn.Module, tensors: Sequence[torch.Tensor], loss_fn: Callable,
            transform_batch: Callable | None = None) -> History:
     """``cnnlab.train.fit`` over in-memory tensors with Adam and a one-cycle learning-rate schedule."""
     loader = DataLoader(_InMemory(*tensors), batch_size=batch_size, shuffle=True, generator=torch.Generator())
-    total_steps = epochs * len(loader)
-
-    def one_cycle(opt: torch.optim.Optimizer) -> torch.optim.lr_scheduler.LRScheduler:
-        return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=total_steps, pct_start=0.15)
-
     history = fit(model, loader, epochs=epochs, lr=lr, loss_fn=loss_fn, device=device, seed=seed,
-                  scheduler=one_cycle, scheduler_interval="step", transform_batch=transform_batch,
+                  scheduler=one_cycle(lr, epochs * len(loader), pct_start=0.15), scheduler_interval="step",
+                  transform_batch=transform_batch,
                   progress=progress, cpu_threads=None, desc=desc)
     model.eval()
     return history

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .inference import eval_mode, infer
-from .loop import History, evaluate, fit, predict
+from .loop import History, evaluate, fit, one_cycle, predict
 from .transfer import freeze, replace_head, trainable_parameters, unfreeze
 
 __all__ = [
-    "History", "fit", "evaluate", "predict", "eval_mode", "infer",
+    "History", "fit", "one_cycle", "evaluate", "predict", "eval_mode", "infer",
     "CheckpointError", "save_checkpoint", "load_checkpoint",
     "freeze", "unfreeze", "replace_head", "trainable_parameters",
 ]

@@ -64,6 +64,16 @@ def cpu_threads_limited(dev: torch.device, threads: int | None) -> Iterator[None
         torch.set_num_threads(previous)
 
 
+def one_cycle(max_lr: float, total_steps: int, pct_start: float = 0.3
+              ) -> Callable[[torch.optim.Optimizer], torch.optim.lr_scheduler.LRScheduler]:
+    """``fit``'s ``scheduler`` for a one-cycle learning rate (warm up to ``max_lr``, then anneal) over
+    ``total_steps`` batches: pass it with ``scheduler_interval="step"``."""
+    def make(opt: torch.optim.Optimizer) -> torch.optim.lr_scheduler.LRScheduler:
+        return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=max_lr, total_steps=total_steps, pct_start=pct_start)
+
+    return make
+
+
 def _make_optimizer(model: nn.Module, optimizer, lr: float, weight_decay: float) -> torch.optim.Optimizer:
     if isinstance(optimizer, torch.optim.Optimizer):
         return optimizer
